@@ -6,6 +6,7 @@
 //
 //   node scripts/build.mjs            wasm + JS into dist/
 //   node scripts/build.mjs --native   also build/native (library + C tests)
+//   node scripts/build.mjs --js       only mirror js/ into dist/ (no compiler)
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -116,14 +117,14 @@ const isMain = process.argv[1] && import.meta.url === pathToFileURL(process.argv
 if (isMain) {
   const args = new Set(process.argv.slice(2));
   if (args.has('--help') || args.has('-h')) {
-    console.log('usage: node scripts/build.mjs [--native]');
+    console.log('usage: node scripts/build.mjs [--native | --js]');
     process.exit(0);
   }
-  for (const a of args) if (a !== '--native') die(new ScriptError(`unknown option ${a} (try --help)`));
+  for (const a of args) if (a !== '--native' && a !== '--js') die(new ScriptError(`unknown option ${a} (try --help)`));
   try {
     const t0 = performance.now();
     if (args.has('--native')) buildNative();
-    buildWasm();
+    if (!args.has('--js')) buildWasm();
     copyJs();
     log(`build complete in ${seconds(t0)}`);
   } catch (e) {
