@@ -1,5 +1,6 @@
-// npm run bench -- --compare [--peers tfjs-wasm,tfjs-cpu,jax-wasm,jax-jit]
+// npm run bench -- --compare [--peers tfjs-wasm,tfjs-cpu,jax-wasm,jax-jit,torch-native]
 //                            [--budget MS] [--rounds N] [--out FILE.jsonl]
+//                            [--threads N] [--torch-threads N] [--python PATH]
 //
 // Runs the workloads this library shares with its peers (bench/workloads/
 // nn.mjs and func.mjs against bench/peers/*.mjs) on the same seeded inputs,
@@ -12,10 +13,20 @@
 // lowest of its N medians (a busy machine only ever slows a run down). The
 // peers are benchmark-only dependencies, installed into
 // bench/peers/node_modules (npm ci) the first time.
+//
+// A second table compares us with native PyTorch eager on the same machine
+// (`torch-native`): bench/peers/torch_native.py, run after the JS peers with
+// Debian's /usr/bin/python3 (torch 1.13 + functorch from `apt-get install
+// python3-torch`; --python or $TORCH_PYTHON picks another interpreter), on
+// the same seeded inputs with the same timing rules and
+// torch.set_num_threads matched to ours (1; --torch-threads N overrides it,
+// and the table then says the counts differ). Where that interpreter cannot
+// `import torch`, the table is replaced by one line saying why.
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
+import { uniform, sumAbs } from './peers/common.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const PEERS_DIR = join(HERE, 'peers');
@@ -44,6 +55,74 @@ const PEERS = {
   'jax-wasm': ['jaxjs.mjs', 'eager'],
   'jax-jit': ['jaxjs.mjs', 'jit'],
 };
+/** The native PyTorch table (bench/peers/torch_native.py, which names its workloads as ours do). */
+const NATIVE = 'torch-native';
+const NATIVE_SCRIPT = join(PEERS_DIR, 'torch_native.py');
+/** Our worker count: the wasm build runs on one thread. */
+/** Our thread count: 1 (the issue's single-threaded targets) unless --threads N. */
+let OUR_THREADS = 1;
+/**
+ * `torch`: the script's workload (named as ours). `ref(oursBy)`: where our
+ * workload reports no check sum, { value, why }: the sum to hold torch's
+ * against (for the matmuls the W1 sums every JS peer agreed on,
+ * shared/peer-workloads/RESULTS.md, from the same seeds 1 and 2 as ours).
+ */
+const W1_REF = 'ours reports no check sum; the reference is the W1 check every JS peer agreed on (shared/peer-workloads/RESULTS.md, same seeded inputs)';
+const NATIVE_ROWS = [
+  { label: 'matmul 256³', ours: 'matmul_256', torch: 'matmul_256', ref: () => ({ value: 280226, why: W1_REF }) },
+  { label: 'matmul 1024³', ours: 'matmul_1024', torch: 'matmul_1024', ref: () => ({ value: 8925310, why: W1_REF }) },
+  { label: 'W2 MLP forward B=64', ours: 'mlp_forward_b64', alt: ['mlp_forward_b64_typed', 'typed-array params'], torch: 'mlp_forward_b64' },
+  { label: 'W3 MLP loss+grad B=64', ours: 'mlp_grad_b64', alt: ['mlp_grad_b64_typed', 'typed-array params'], torch: 'mlp_grad_b64' },
+  { label: 'W4 per-sample grads B=64, read back', ours: 'persample_grad_b64_readback', alt: ['persample_grad_b64', 'left in wasm'], torch: 'persample_grad_b64' },
+  {
+    label: 'W4 per-sample grads B=64, loop of 64 grads', ours: 'persample_grad_b64_loop', torch: 'persample_grad_b64_loop',
+    ref: (oursBy) => ({ value: oursBy.persample_grad_b64_readback?.check, why: 'ours reports no check sum for the loop; the reference is our vmap(grad) one (the same gradients)' }),
+  },
+  { label: 'W5 Jacobian 10×784, reverse', ours: 'jacrev_mlp_784', torch: 'jacrev_mlp_784' },
+  { label: 'W5b Jacobian 10×784, forward', ours: 'jacfwd_mlp_784', torch: 'jacfwd_mlp_784' },
+  { label: 'W6 CNN grad B=32', ours: 'cnn_grad_b32', alt: ['cnn_grad_b32_typed', 'typed-array params'], torch: 'cnn_grad_b32' },
+  { label: 'Hessian 100×100', ours: 'hessian_100', torch: 'hessian_100' },
+  { label: 'Ensemble 8 MLPs B=64, vmap', ours: 'ensemble8_forward_b64', torch: 'ensemble8_forward_b64' },
+  { label: 'Ensemble 8 MLPs B=64, loop', ours: 'ensemble8_forward_b64_loop', torch: 'ensemble8_forward_b64_loop' },
+  {
+    label: '1000 adds on 16 floats (ms = µs/op)', ours: 'dispatch_add_chain_16', torch: 'dispatch_add_chain_16',
+    ref: () => ({ value: addChainCheck(), why: 'ours reports no check sum; the reference is the same 1000 float32 adds computed in JS' }),
+  },
+];
+/** core.mjs dispatch_add_chain_16's result, sum of |.|: uniform(16, 5) plus 1000 float32 adds of uniform(16, 6). */
+function addChainCheck() {
+  const a = uniform(16, 5), d = uniform(16, 6);
+  for (let k = 0; k < 1000; k++) for (let i = 0; i < 16; i++) a[i] = Math.fround(a[i] + d[i]);
+  return +sumAbs([a]).toPrecision(6);
+}
+
+/**
+ * Whether `python` can import torch: { ok, version } or { ok: false, why }.
+ */
+function probeTorch(python) {
+  const r = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', timeout: 120000 });
+  if (r.error) return { ok: false, why: `${python} could not be run (${r.error.code ?? r.error.message})` };
+  if (r.status !== 0) {
+    const last = (r.stderr || '').trim().split('\n').pop() || `exit ${r.status}`;
+    return { ok: false, why: `\`${python} -c 'import torch'\` failed: ${last}` };
+  }
+  return { ok: true, version: r.stdout.trim() };
+}
+
+/** Runs bench/peers/torch_native.py, returns its JSON lines. */
+function runPython(python, args) {
+  const r = spawnSync(python, [NATIVE_SCRIPT, ...args], { cwd: PEERS_DIR, encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.stderr) process.stderr.write(r.stderr);
+  const rows = [];
+  for (const line of (r.stdout || '').split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try { rows.push(JSON.parse(line)); } catch { /* not ours */ }
+  }
+  if (r.status !== 0 && !rows.some((x) => x.workload && x.workload !== 'info'))
+    rows.push({ workload: 'info', status: 'error', error: `exit ${r.status ?? r.signal}: ${(r.stderr || '').trim().split('\n').pop()}` });
+  return rows;
+}
+
 /** The issue's target: each shared workload at least this much faster than tfjs-wasm. */
 const TARGET = { peer: 'tfjs-wasm', ratio: 1.5 };
 /** Check sums (6 significant digits, float32 sums) agree when within this relative difference. */
@@ -79,6 +158,7 @@ async function ours(args) {
   const opt = (name, def) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : def; };
   const filter = new RegExp(opt('--filter', '.')), budgetMs = Number(opt('--budget', 3000));
   const torch = await import('../dist/index.js');
+  torch.setNumThreads(Number(opt('--threads', 1)));
   const { time } = await import('./peers/common.mjs');
   const dir = join(HERE, 'workloads');
   for (const f of readdirSync(dir).filter((n) => n.endsWith('.mjs')).sort()) {
@@ -107,9 +187,15 @@ const agree = (a, b) => Math.abs(a - b) <= CHECK_RTOL * Math.max(Math.abs(a), Ma
 export async function main(args) {
   const opt = (name, def) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : def; };
   const budget = opt('--budget', '3000');
-  const peers = opt('--peers', Object.keys(PEERS).join(',')).split(',').filter(Boolean);
-  for (const p of peers) if (!PEERS[p]) throw new Error(`unknown peer '${p}' (known: ${Object.keys(PEERS).join(', ')})`);
-  ensurePeers();
+  OUR_THREADS = Math.max(1, Number(opt('--threads', 1)));
+  const selected = opt('--peers', [...Object.keys(PEERS), NATIVE].join(',')).split(',').filter(Boolean);
+  for (const p of selected) if (!PEERS[p] && p !== NATIVE) throw new Error(`unknown peer '${p}' (known: ${[...Object.keys(PEERS), NATIVE].join(', ')})`);
+  const peers = selected.filter((p) => p !== NATIVE);
+  if (peers.length) ensurePeers();
+  // The native table: only when selected and the interpreter has torch.
+  const python = opt('--python', process.env.TORCH_PYTHON || '/usr/bin/python3');
+  const torchThreads = Math.max(1, Number(opt('--torch-threads', OUR_THREADS)));
+  const native = selected.includes(NATIVE) ? probeTorch(python) : { ok: false, why: `not selected (--peers without ${NATIVE})` };
 
   const rounds = Math.max(1, Number(opt('--rounds', 1)));
   const all = [];
@@ -123,14 +209,15 @@ export async function main(args) {
       if (!old || (r.median_ms != null && (old.median_ms == null || r.median_ms < old.median_ms))) b[r.workload] = r;
     }
   };
-  const oursNames = ROWS.flatMap((r) => [r.ours, ...(r.alt ? [r.alt[0]] : [])]);
+  const oursRows = native.ok ? [...ROWS, ...NATIVE_ROWS] : ROWS;
+  const oursNames = oursRows.flatMap((r) => [r.ours, ...(r.alt ? [r.alt[0]] : [])]);
   const oursRe = `^(${[...new Set(oursNames)].join('|')})$`;
   const peerRe = `^(${[...new Set(ROWS.flatMap((r) => r.peer))].join('|')})$`;
   const t0 = Date.now();
   for (let round = 1; round <= rounds; round++) {
     const tag = rounds > 1 ? ` (round ${round}/${rounds})` : '';
     console.error(`[compare] torchfunc-wasm${tag} ...`);
-    const o = runNode(fileURLToPath(import.meta.url), ['--ours', '--filter', oursRe, '--budget', budget], join(HERE, '..'));
+    const o = runNode(fileURLToPath(import.meta.url), ['--ours', '--filter', oursRe, '--budget', budget, '--threads', String(OUR_THREADS)], join(HERE, '..'));
     all.push(...o.map((r) => ({ ...r, config: 'torchfunc-wasm', round })));
     keep('torchfunc-wasm', o);
     for (const p of peers) {
@@ -139,6 +226,13 @@ export async function main(args) {
       const rows = runNode(join(PEERS_DIR, script), [mode, '--filter', peerRe, '--budget', budget], PEERS_DIR);
       all.push(...rows.map((r) => ({ ...r, config: p, round })));
       keep(p, rows);
+    }
+    if (native.ok) {
+      console.error(`[compare] ${NATIVE} (${python}, torch ${native.version}, ${torchThreads} thread(s))${tag} ...`);
+      const torchRe = `^(${[...new Set(NATIVE_ROWS.map((r) => r.torch))].join('|')})$`;
+      const rows = runPython(python, ['--threads', String(torchThreads), '--filter', torchRe, '--budget', budget]);
+      all.push(...rows.map((r) => ({ ...r, config: NATIVE, round })));
+      keep(NATIVE, rows);
     }
   }
   const out = opt('--out', null);
@@ -206,7 +300,62 @@ export async function main(args) {
   if (notes.length) lines.push('', ...notes.map((n, i) => `[${i + 1}] ${n.text}`));
   if (mismatches.length) lines.push('', 'Check sums that disagree:', ...mismatches.map((m) => `  ${m}`));
   if (verdicts.length) lines.push('', ...verdicts);
+  lines.push('', ...nativeTable({ native, python, torchThreads, budget, rounds, oursBy, best: best[NATIVE] ?? {} }));
   console.log(lines.join('\n'));
+}
+
+/** The second table: us against native PyTorch eager (or one line saying why it is missing). */
+function nativeTable({ native, python, torchThreads, budget, rounds, oursBy, best }) {
+  if (!native.ok) return [`vs native PyTorch: skipped, ${native.why}.`];
+  const info = best.info ?? {};
+  if (info.status === 'error' && !NATIVE_ROWS.some((r) => best[r.torch])) return [`vs native PyTorch ${native.version}: skipped, torch_native.py failed: ${info.error}.`];
+  const threads = info.threads ?? torchThreads;
+  const lines = [];
+  lines.push(`vs native PyTorch ${info.torch ?? native.version} eager (${threads} thread${threads === 1 ? '' : 's'})`);
+  lines.push('');
+  lines.push(`Median ms per rep (lower is better); ratio = torch ÷ torchfunc-wasm (above 1: we are faster); check = sum of |results|.`);
+  lines.push(`${python} bench/peers/torch_native.py --threads ${torchThreads}: torch.set_num_threads(${torchThreads})` +
+    (threads === OUR_THREADS ? ` (ours: ${OUR_THREADS}, matched)` : `, ours ${OUR_THREADS}: NOT matched`) +
+    `, functorch ${info.functorch ?? '?'}, Python ${info.python ?? '?'}; the same seeded inputs and timing rules (budget ${budget} ms` +
+    (rounds > 1 ? `, lowest median of ${rounds} rounds` : '') + `); torch's results are host tensors, so its reps end with a no-copy .numpy().`);
+  if (info.blas?.length) lines.push(`Its BLAS/LAPACK: ${info.blas.join(', ')}${info.blas.some((b) => /\/blas\/libblas/.test(b)) ? ' (Debian\'s default alternative: the netlib reference BLAS, which its matmuls use)' : ''}.`);
+  lines.push('');
+  const head = ['workload', 'torchfunc-wasm', 'ours, variant', 'check', `torch ${info.torch ?? native.version}`, 'ratio', 'check', 'checks agree'];
+  lines.push(`| ${head.join(' | ')} |`);
+  lines.push(`|${head.map((h, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
+  const notes = [];
+  const mark = (text) => {
+    let i = notes.indexOf(text);
+    if (i < 0) { notes.push(text); i = notes.length - 1; }
+    return i + 1;
+  };
+  const mismatches = [];
+  for (const row of NATIVE_ROWS) {
+    const o = oursBy[row.ours], alt = row.alt ? oursBy[row.alt[0]] : null, t = best[row.torch];
+    const oOk = o?.status === 'ok';
+    const oCheck = oOk && o.check != null ? o.check : null;
+    const r = oCheck == null && row.ref ? row.ref(oursBy) : null, ref = r?.value ?? null;
+    const cells = [row.label,
+      oOk ? fmt(o.median_ms) : o ? `✗ [${mark(`torchfunc-wasm ${row.ours}: ${o.error ?? o.note ?? o.status}`)}]` : 'not run',
+      alt?.status === 'ok' ? `${fmt(alt.median_ms)} (${row.alt[1]})` : '—',
+      oCheck ?? (ref != null ? `${ref} [${mark(r.why)}]` : '—')];
+    if (!t) cells.push('not run', '—', '—');
+    else if (t.status !== 'ok') {
+      const n = mark(`${row.label}, torch: ${t.status === 'unsupported' ? t.note : `✗ ${t.error ?? t.status}`}`);
+      cells.push(`${t.status === 'unsupported' ? '—' : '✗'} [${n}]`, '—', '—');
+    } else {
+      const ratio = oOk ? t.median_ms / o.median_ms : null;
+      cells.push(`${fmt(t.median_ms)}${t.note ? ` [${mark(`${row.label}, torch: ${t.note}`)}]` : ''}`, ratio ? `${ratio.toFixed(2)}×` : '—', t.check ?? '—');
+    }
+    const checks = [[oCheck != null ? 'torchfunc-wasm' : 'reference', oCheck ?? ref], ['torch', t?.status === 'ok' ? t.check : null]].filter(([, c]) => c != null);
+    const ok = checks.length < 2 || agree(checks[0][1], checks[1][1]);
+    if (!ok) mismatches.push(`${row.label}: ${checks.map(([p, c]) => `${p} ${c}`).join(', ')}`);
+    cells.push(checks.length < 2 ? '—' : ok ? 'yes' : 'NO');
+    lines.push(`| ${cells.join(' | ')} |`);
+  }
+  if (notes.length) lines.push('', ...notes.map((n, i) => `[${i + 1}] ${n}`));
+  if (mismatches.length) lines.push('', 'Check sums that disagree:', ...mismatches.map((m) => `  ${m}`));
+  return lines;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

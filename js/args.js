@@ -66,12 +66,29 @@ export function checkNumber(fname, v, what = 'argument') {
   return v;
 }
 
+export function checkBool(fname, v, what = 'argument') {
+  if (typeof v !== 'boolean') throw new TorchError(`${fname}(): ${what} must be a boolean, got ${describe(v)}`);
+  return v;
+}
+
+export function checkString(fname, v, what = 'argument') {
+  if (typeof v !== 'string') throw new TorchError(`${fname}(): ${what} must be a string, got ${describe(v)}`);
+  return v;
+}
+
+export function checkFunction(fname, v, what = 'fn') {
+  if (typeof v !== 'function') throw new TorchError(`${fname}(): ${what} must be a function, got ${describe(v)}`);
+  return v;
+}
+
 /** A short description of a value for error messages. */
 export function describe(v) {
   if (v === null) return 'null';
   if (v === undefined) return 'undefined';
   if (typeof v === 'string') return `'${v.length > 40 ? v.slice(0, 40) + '…' : v}'`;
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (typeof v === 'bigint') return `${v}n`;
+  if (typeof v === 'symbol') return v.toString();
   if (Array.isArray(v)) return `an array of length ${v.length}`;
   if (ArrayBuffer.isView(v)) return `a ${v.constructor.name} of length ${v.length}`;
   if (typeof v === 'function') return 'a function';

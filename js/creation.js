@@ -219,6 +219,7 @@ export function install(torch) {
   /** normal_(mean=0, std=1) in place */
   P.normal_ = function (...args) {
     const { mean, std } = parseArgs('normal_', args, ['mean', 'std'], { mean: 0, std: 1 });
+    checkNumber('normal_', mean, 'mean'); checkNumber('normal_', std, 'std');
     const r = callOp(NORMAL, [this], [1]); // 1: an in-place draw (vmap's randomness checks)
     try {
       if (mean !== 0 || std !== 1) { const s = r.mul(std), m = s.add(mean); s.dispose(); return finish(this, m); }

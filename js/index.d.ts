@@ -7,7 +7,7 @@ import type { Optim } from './types/optim.js';
 
 export type { Functional, Reduction, Target } from './types/functional.js';
 export type { Func, Leaf, Pytree, Lift, GradOf, Out, Typed, TypedMode, Argnums, Selected, Jacobian, InDims, Randomness,
-  VmapOptions, ParamDict, FunctionalCallOptions, VjpFn, Disposable, Transformed } from './types/func.js';
+  VmapOptions, ParamDict, FunctionalCallOptions, VjpFn, Disposable, Transformed, CompileOptions, CompileStats, Compiled } from './types/func.js';
 export type { Optim, ParamGroup, SGDOptions, AdamOptions, Grads } from './types/optim.js';
 export type { NN, Init, Parametrize, Stateless, FloatDType, FactoryKwargs, StateDictValue, Nonlinearity } from './types/nn.js';
 
@@ -254,6 +254,12 @@ export function maskedSelect(x: Tensor, mask: Tensor): Tensor;
 
 export const version: string;
 export const simd: boolean;
+/** True when the threaded core was loaded (SharedArrayBuffer available and more than one core). */
+export const threads: boolean;
+/** Threads GEMM and convolution use, the calling thread included (1 to the threads started; results do not depend on it). */
+export function setNumThreads(n: number): void;
+/** The threads GEMM and convolution use now. */
+export function getNumThreads(): number;
 export const ready: Promise<void>;
 /** torch.nn.functional. */
 export const F: Functional;

@@ -14,6 +14,7 @@ import { loadWasm, hasSimd } from './loader.js';
 import { initRuntime, rt } from './runtime.js';
 import { Tensor } from './tensor.js';
 import { TorchError } from './errors.js';
+import { checkInt } from './args.js';
 import * as creation from './creation.js';
 import * as memory from './memory.js';
 import * as binary from './ops/binary.js';
@@ -27,7 +28,7 @@ import * as functionalizeTransform from './func/functionalize.js';
 import * as optimizers from './optim/index.js';
 import * as safetensorsIO from './safetensors.js';
 
-const { exports, memory: wasmMemory } = await loadWasm();
+const { exports, memory: wasmMemory, threaded } = await loadWasm();
 initRuntime(exports, wasmMemory);
 
 /** The namespace every install() adds to; re-exported below. */
@@ -44,6 +45,32 @@ export { Tensor, TorchError };
 export const version = '0.1.0';
 /** True: the core is built with WebAssembly SIMD128 (the import fails without it). */
 export const simd = hasSimd();
+/** True when the threaded core was loaded (SharedArrayBuffer available, more than one core). */
+export const threads = threaded;
+
+/**
+ * Sets how many threads GEMM and convolution use, the calling thread
+ * included (PyTorch's torch.set_num_threads). `n` must be an integer from 1
+ * to the threads this instance started (all cores by default; set
+ * TORCHFUNC_NUM_THREADS in Node to start fewer). Results do not depend on it.
+ * @param {number} n
+ */
+export function setNumThreads(n) {
+  checkInt('setNumThreads', n, 'n');
+  if (n < 1) throw new TorchError(`setNumThreads(): Number of threads must be positive, got ${n}`);
+  const avail = exports.ft_api_threads_available();
+  if (n > avail) {
+    throw new TorchError(`setNumThreads(): this instance has ${avail} thread(s)` +
+      (threaded ? '' : ' (SharedArrayBuffer is not available here, so it runs single-threaded)') + `, got ${n}`);
+  }
+  if (exports.ft_api_set_num_threads(n) !== 0) throw new TorchError(`setNumThreads(): could not set ${n} threads`);
+}
+
+/** The threads GEMM and convolution use now (PyTorch's torch.get_num_threads). */
+export function getNumThreads() {
+  return exports.ft_api_get_num_threads();
+}
+
 /** A resolved promise, for code that wants to await readiness explicitly. */
 export const ready = Promise.resolve();
 export const F = torch.F;

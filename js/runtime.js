@@ -39,7 +39,9 @@ export function readCString(ptr) {
   const u8 = new Uint8Array(rt.memory.buffer);
   let end = ptr;
   while (u8[end]) end++;
-  return rt.decoder.decode(u8.subarray(ptr, end));
+  // TextDecoder refuses views of shared memory (the threaded core): copy.
+  const bytes = u8.subarray(ptr, end);
+  return rt.decoder.decode(u8.buffer instanceof ArrayBuffer ? bytes : bytes.slice());
 }
 
 /** Throws the core's last error as a TorchError. */

@@ -9,9 +9,11 @@
 // shape and offsets, the tiling of the data buffer and the int32 range of
 // 64-bit integer data are all checked before any tensor (or any buffer sized
 // from the header) is allocated. Every failure is a TorchError naming the key
-// and the problem. The JSON is read by a strict parser of our own so that
-// duplicate keys, non-integer numbers ("2.0", "1e3", "-1") and integers past
-// 2^53 are seen rather than silently coerced.
+// and the problem. The header is read and validated in C
+// (src/io/safetensors.c, fuzzed by tests/fuzz/fuzz_safetensors.c) by a
+// strict JSON reader, so that duplicate keys, non-integer numbers ("2.0",
+// "1e3", "-1") and integers past 2^53 are seen rather than silently coerced;
+// only the values' int32 range is checked here, where they are decoded.
 //
 // save() writes what the reference writer (huggingface/safetensors) writes
 // for the same dict: entries sorted by dtype alignment, descending, then by
@@ -20,10 +22,9 @@
 import { TorchError } from './errors.js';
 import { Tensor } from './tensor.js';
 import { toDtype } from './creation.js';
+import { rt, views, check } from './runtime.js';
 
-const MAX_HEADER_SIZE = 100_000_000; /* the reference implementation's limit */
-const MAX_DIMS = 8;
-const MAX_DEPTH = 128; /* serde_json's recursion limit */
+const MAX_HEADER_SIZE = 100_000_000; /* the reference implementation's limit (src/io/safetensors.h) */
 
 /* Every dtype the format names, with its rank in the reference's enum (the
  * writer sorts by it, descending) and its size in bytes (0 for sub-byte). */
@@ -41,7 +42,6 @@ const READ = {
   BOOL: 'bool',
 };
 const FLOATING = new Set(['F32', 'F64', 'F16', 'BF16']);
-const SUPPORTED = Object.keys(READ).join(', ');
 /* What save() writes. */
 const WRITE = { float32: 'F32', float64: 'F64', int32: 'I32', bool: 'BOOL' };
 
@@ -51,129 +51,7 @@ const q = (s) => JSON.stringify(String(s).length > 80 ? String(s).slice(0, 80) +
 const fail = (fname, msg) => { throw new TorchError(`safetensors.${fname}: ${msg}`); };
 
 /* ------------------------------------------------------------------------ */
-/* A strict JSON reader (RFC 8259). Objects become Maps (duplicate keys are  */
-/* an error), numbers keep their source text.                               */
-
-class JNum {
-  constructor(raw) { this.raw = raw; this.value = Number(raw); }
-  toString() { return this.raw; }
-}
-
-function parseJson(fname, s) {
-  let i = 0;
-  const n = s.length;
-  const err = (msg) => fail(fname, `the header is not valid JSON: ${msg} at character ${i}`);
-  const ws = () => {
-    for (;;) {
-      const c = s.charCodeAt(i);
-      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
-      else return;
-    }
-  };
-  const str = () => {
-    i++; /* opening quote */
-    let out = '';
-    let start = i;
-    for (;;) {
-      if (i >= n) err('unterminated string');
-      const c = s.charCodeAt(i);
-      if (c === 0x22) { out += s.slice(start, i); i++; return out; }
-      if (c < 0x20) err('control character in string');
-      if (c === 0x5c) {
-        out += s.slice(start, i);
-        const e = s[i + 1];
-        i += 2;
-        switch (e) {
-          case '"': out += '"'; break;
-          case '\\': out += '\\'; break;
-          case '/': out += '/'; break;
-          case 'b': out += '\b'; break;
-          case 'f': out += '\f'; break;
-          case 'n': out += '\n'; break;
-          case 'r': out += '\r'; break;
-          case 't': out += '\t'; break;
-          case 'u': {
-            const hex = (k) => {
-              const h = s.slice(k, k + 4);
-              if (!/^[0-9a-fA-F]{4}$/.test(h)) { i = k; err('invalid \\u escape'); }
-              return parseInt(h, 16);
-            };
-            const u = hex(i);
-            i += 4;
-            if (u >= 0xd800 && u <= 0xdbff) {
-              if (s[i] !== '\\' || s[i + 1] !== 'u') err('lone leading surrogate in \\u escape');
-              const v = hex(i + 2);
-              if (v < 0xdc00 || v > 0xdfff) err('lone leading surrogate in \\u escape');
-              i += 6;
-              out += String.fromCharCode(u, v);
-            } else if (u >= 0xdc00 && u <= 0xdfff) {
-              err('lone trailing surrogate in \\u escape');
-            } else out += String.fromCharCode(u);
-            break;
-          }
-          default: i--; err('invalid escape');
-        }
-        start = i;
-      } else i++;
-    }
-  };
-  const NUM = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
-  const value = (depth) => {
-    ws();
-    if (i >= n) err('unexpected end of input');
-    const c = s[i];
-    if (c === '{' || c === '[') {
-      if (depth >= MAX_DEPTH) err(`nesting deeper than ${MAX_DEPTH}`);
-      i++;
-      ws();
-      if (c === '{') {
-        const m = new Map();
-        if (s[i] === '}') { i++; return m; }
-        for (;;) {
-          ws();
-          if (s[i] !== '"') err('expected a string key');
-          const at = i;
-          const k = str();
-          if (m.has(k)) { i = at; err(`duplicate key ${q(k)}`); }
-          ws();
-          if (s[i] !== ':') err("expected ':'");
-          i++;
-          m.set(k, value(depth + 1));
-          ws();
-          if (s[i] === ',') { i++; continue; }
-          if (s[i] === '}') { i++; return m; }
-          err("expected ',' or '}'");
-        }
-      } else {
-        const a = [];
-        if (s[i] === ']') { i++; return a; }
-        for (;;) {
-          a.push(value(depth + 1));
-          ws();
-          if (s[i] === ',') { i++; continue; }
-          if (s[i] === ']') { i++; return a; }
-          err("expected ',' or ']'");
-        }
-      }
-    }
-    if (c === '"') return str();
-    if (s.startsWith('true', i)) { i += 4; return true; }
-    if (s.startsWith('false', i)) { i += 5; return false; }
-    if (s.startsWith('null', i)) { i += 4; return null; }
-    NUM.lastIndex = i;
-    const m = NUM.exec(s);
-    if (!m) err(`unexpected character ${q(c)}`);
-    i += m[0].length;
-    return new JNum(m[0]);
-  };
-  const v = value(0);
-  ws();
-  if (i < n) err('trailing characters after the header object');
-  return v;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Header validation (no allocation sized by the header happens here).      */
+/* The header, read and validated in C (src/io/safetensors.h).              */
 
 function asBytes(fname, bytes) {
   if (bytes instanceof Uint8Array && bytes.constructor === Uint8Array) return bytes;
@@ -187,97 +65,65 @@ function asBytes(fname, bytes) {
   return fail(fname, `expected a Uint8Array or an ArrayBuffer holding a safetensors file, got ${d}`);
 }
 
-const describeJson = (v) => (v === null ? 'null' : v instanceof Map ? 'an object' : Array.isArray(v) ? 'an array'
-  : v instanceof JNum ? `the number ${v.raw}` : typeof v === 'string' ? `the string ${q(v)}` : String(v));
-
-/** A non-negative integer from the header (JSON integer syntax, at most 2^53 - 1). */
-function headerInt(fname, v, what) {
-  if (!(v instanceof JNum)) fail(fname, `${what} must be a non-negative integer, got ${describeJson(v)}`);
-  if (!/^(0|[1-9][0-9]*)$/.test(v.raw)) fail(fname, `${what} must be a non-negative integer, got ${v.raw}`);
-  if (!Number.isSafeInteger(v.value)) fail(fname, `${what} is too large (${v.raw})`);
-  return v.value;
-}
+/* ft_st_dtype's order (the reference's enum, which DTYPES' ranks follow). */
+const DTYPE_BY_CODE = Object.keys(DTYPES).sort((a, b) => DTYPES[a].rank - DTYPES[b].rank);
+/* The names' bytes, BOMs and all (TextDecoder drops a leading BOM unless told). */
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /**
- * Parses and validates the whole header against the buffer. Returns
- * { entries: [{ name, dtype, shape, begin, end }] in name order, metadata, dataStart }.
+ * Parses and validates the whole header against the buffer (in C: the
+ * length prefix and the header are copied into the heap, the data is not).
+ * Returns { entries: [{ name, dtype, shape, numel, begin, end }] in name
+ * order, metadata, dataStart }.
  */
 function readHeader(fname, bytes) {
-  const len = bytes.length;
-  if (len < 8) fail(fname, `the file is ${len} bytes, too short for the 8-byte header length`);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const lo = dv.getUint32(0, true), hi = dv.getUint32(4, true);
-  const n = hi * 2 ** 32 + lo; /* inexact past 2^53, but then hi > 0 already fails */
-  if (hi !== 0 || n > MAX_HEADER_SIZE)
-    fail(fname, `header length ${hi === 0 ? n : (BigInt(hi) << 32n | BigInt(lo))} exceeds the ${MAX_HEADER_SIZE}-byte limit`);
-  if (8 + n > len) fail(fname, `header length ${n} runs past the end of the file (${len} bytes)`);
-  if (n === 0 || bytes[8] !== 0x7b) fail(fname, `the header does not start with '{' (not a safetensors file?)`);
-  let text;
+  const len = bytes.length, ex = rt.ex;
+  let avail = Math.min(len, 8);
+  if (len >= 8) {
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, 8);
+    const n = dv.getUint32(0, true), hi = dv.getUint32(4, true);
+    if (hi === 0 && n <= MAX_HEADER_SIZE && 8 + n <= len) avail = 8 + n;
+  }
+  const buf = avail ? ex.malloc(avail) : 0;
+  if (avail && !buf) fail(fname, `out of memory reading a ${avail}-byte header`);
+  let tab;
   try {
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes.subarray(8, 8 + n));
-  } catch {
-    fail(fname, 'the header is not valid UTF-8');
+    new Uint8Array(rt.memory.buffer, buf, avail).set(bytes.subarray(0, avail));
+    check(ex.ft_api_st_parse(buf, avail, len, fname === 'metadata' ? 1 : 0));
+    tab = views().f64[rt.fOff];
+  } finally {
+    if (buf) ex.free(buf);
   }
-  const root = parseJson(fname, text);
-  if (!(root instanceof Map)) fail(fname, `the header must be a JSON object, got ${describeJson(root)}`);
-
-  const dataStart = 8 + n, dataLen = len - dataStart;
-  let metadata = null;
-  const entries = [];
-  for (const [name, info] of root) {
-    if (name === '__metadata__') {
-      if (info === null) continue;
-      if (!(info instanceof Map)) fail(fname, `"__metadata__" must be an object of strings, got ${describeJson(info)}`);
-      metadata = {};
-      for (const [k, v] of info) {
-        if (typeof v !== 'string') fail(fname, `"__metadata__" value for ${q(k)} must be a string, got ${describeJson(v)}`);
-        Object.defineProperty(metadata, k, { value: v, enumerable: true, writable: true, configurable: true });
-      }
-      continue;
+  try {
+    const heap = rt.memory.buffer, dv = new DataView(heap), u8 = new Uint8Array(heap);
+    const u32 = (p) => dv.getUint32(p, true), i32 = (p) => dv.getInt32(p, true);
+    const i64 = (p) => u32(p) + i32(p + 4) * 2 ** 32; /* every value is below 2^53 */
+    const count = i32(tab + 8), nmeta = i32(tab + 12), so = tab + u32(tab + 24);
+    const str = (off, n) => utf8.decode(u8.slice(so + off, so + off + n)); /* a copy: the heap may be shared */
+    const entries = [];
+    for (let k = 0, e = tab + u32(tab + 16); k < count; k++, e += 104) { /* ft_st_entry */
+      const ndim = i32(e + 92), shape = [];
+      for (let d = 0; d < ndim; d++) shape.push(i64(e + 16 + 8 * d));
+      entries.push({ name: str(u32(e + 80), u32(e + 84)), dtype: DTYPE_BY_CODE[i32(e + 88)], shape,
+        numel: shape.reduce((a, b) => a * b, 1), begin: i64(e), end: i64(e + 8), index: i32(e + 96) });
     }
-    const key = `tensor ${q(name)}`;
-    if (!(info instanceof Map)) fail(fname, `${key}: expected an object with dtype, shape and data_offsets, got ${describeJson(info)}`);
-    for (const field of ['dtype', 'shape', 'data_offsets'])
-      if (!info.has(field)) fail(fname, `${key}: missing field '${field}'`);
-    const dtype = info.get('dtype');
-    if (typeof dtype !== 'string') fail(fname, `${key}: dtype must be a string, got ${describeJson(dtype)}`);
-    if (!Object.prototype.hasOwnProperty.call(DTYPES, dtype)) fail(fname, `${key}: unknown dtype ${q(dtype)}`);
-    if (!READ[dtype]) fail(fname, `${key}: dtype ${dtype} is not supported (supported: ${SUPPORTED})`);
-    const shapeJ = info.get('shape');
-    if (!Array.isArray(shapeJ)) fail(fname, `${key}: shape must be an array, got ${describeJson(shapeJ)}`);
-    if (shapeJ.length > MAX_DIMS) fail(fname, `${key}: shape has ${shapeJ.length} dimensions; tensors have at most ${MAX_DIMS}`);
-    const shape = shapeJ.map((d, k) => headerInt(fname, d, `${key}: shape[${k}]`));
-    const offs = info.get('data_offsets');
-    if (!Array.isArray(offs) || offs.length !== 2)
-      fail(fname, `${key}: data_offsets must be an array [begin, end], got ${describeJson(offs)}${Array.isArray(offs) ? ` of length ${offs.length}` : ''}`);
-    const begin = headerInt(fname, offs[0], `${key}: data_offsets[0]`);
-    const end = headerInt(fname, offs[1], `${key}: data_offsets[1]`);
-    if (end < begin) fail(fname, `${key}: data_offsets [${begin}, ${end}] end before they begin`);
-    if (end > dataLen) fail(fname, `${key}: data_offsets [${begin}, ${end}] are out of range (the data buffer is ${dataLen} bytes)`);
-    let numel = 1;
-    for (const d of shape) numel *= d;
-    const nbytes = numel * DTYPES[dtype].size;
-    if (!Number.isSafeInteger(nbytes)) fail(fname, `${key}: shape [${shape}] overflows`);
-    if (nbytes !== end - begin)
-      fail(fname, `${key}: shape [${shape}] of ${dtype} needs ${nbytes} bytes, but data_offsets [${begin}, ${end}] hold ${end - begin}`);
-    entries.push({ name, dtype, shape, numel, begin, end });
+    let metadata = null;
+    if (nmeta >= 0) {
+      metadata = {};
+      for (let k = 0, m = tab + u32(tab + 20); k < nmeta; k++, m += 16) /* ft_st_meta */
+        Object.defineProperty(metadata, str(u32(m), u32(m + 4)), { value: str(u32(m + 8), u32(m + 12)), enumerable: true, writable: true, configurable: true });
+    }
+    return { entries, metadata, dataStart: i64(tab) };
+  } finally {
+    ex.ft_api_st_free(tab);
   }
+}
 
-  /* The entries must tile the data buffer: sorted by offsets, each begins where the previous ended. */
-  const byOffset = entries.slice().sort((a, b) => a.begin - b.begin || a.end - b.end);
-  let pos = 0, prev = null;
-  for (const e of byOffset) {
-    if (e.begin < pos)
-      fail(fname, `tensor ${q(e.name)}: data_offsets [${e.begin}, ${e.end}] overlap tensor ${q(prev.name)} [${prev.begin}, ${prev.end}]`);
-    if (e.begin > pos)
-      fail(fname, `tensor ${q(e.name)}: data bytes [${pos}, ${e.begin}) before it are not covered by any tensor`);
-    pos = e.end;
-    prev = e;
-  }
-  if (pos !== dataLen) fail(fname, `data bytes [${pos}, ${dataLen}) at the end of the file are not covered by any tensor`);
-
-  /* 64-bit and unsigned 32-bit integers become int32: every value must fit. */
-  for (const e of entries) {
+/* 64-bit and unsigned 32-bit integers become int32: every value must fit
+ * (checked in header order, before any tensor is made). */
+function checkIntRanges(fname, bytes, entries, dataStart) {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (const e of [...entries].sort((a, b) => a.index - b.index)) {
     if (e.dtype !== 'I64' && e.dtype !== 'U64' && e.dtype !== 'U32') continue;
     const at = dataStart + e.begin;
     for (let k = 0; k < e.numel; k++) {
@@ -294,8 +140,6 @@ function readHeader(fname, bytes) {
       }
     }
   }
-  entries.sort((a, b) => cmpCodePoints(a.name, b.name));
-  return { entries, metadata, dataStart };
 }
 
 /* ------------------------------------------------------------------------ */
@@ -415,6 +259,7 @@ export function install(torch) {
     }
     const buf = asBytes('load', bytes);
     const { entries, dataStart } = readHeader('load', buf);
+    checkIntRanges('load', buf, entries, dataStart);
     const out = {};
     const made = [];
     try {
@@ -440,7 +285,10 @@ export function install(torch) {
    * @returns {Record<string, string> | null}
    */
   function metadata(bytes) {
-    return readHeader('metadata', asBytes('metadata', bytes)).metadata;
+    const buf = asBytes('metadata', bytes);
+    const { entries, metadata, dataStart } = readHeader('metadata', buf);
+    checkIntRanges('metadata', buf, entries, dataStart);
+    return metadata;
   }
 
   /**

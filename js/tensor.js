@@ -7,6 +7,9 @@ import { describe } from './args.js';
 
 const registry = new FinalizationRegistry((h) => rt.ex.ft_api_release(h));
 
+/** @internal func.compile's hooks while it traces (js/func/compile.js): onRead(t, array) after a read of t's data, onTyped(data, t) after a typed array became tensor t. */
+export const traceHooks = { onRead: null, onTyped: null };
+
 /** Stack of arrays of tensors created inside torch.scope calls. */
 export const scopes = [];
 
@@ -55,6 +58,7 @@ export class Tensor {
     const out = new Ctor(n);
     out.set(new Ctor(rt.memory.buffer, ptr, n));
     if (tmp) rt.ex.ft_api_release(tmp);
+    if (traceHooks.onRead) traceHooks.onRead(this, out);
     return out;
   }
 
@@ -107,7 +111,11 @@ export class Tensor {
     return views().i32[rt.outOff] ? wrapOut(0) : null;
   }
   set grad(g) {
-    check(rt.ex.ft_api_set_grad(this.handle, g == null ? 0 : asTensor(g).handle));
+    const h = this.handle;
+    const t = g == null ? null : asTensor(g);
+    try { // the core retains the grad it keeps; a converted temporary's own reference goes
+      check(rt.ex.ft_api_set_grad(h, t ? t.handle : 0));
+    } finally { disposeTemp(t, g); }
   }
   zeroGrad_() { this.grad = null; return this; }
   /**
@@ -121,13 +129,15 @@ export class Tensor {
       gradient = null;
     }
     const { retainGraph = false, createGraph = false } = opts ?? {};
-    const g = gradient == null ? null : asTensor(gradient, this.dtype);
-    const v = views();
-    v.i32[rt.inOff] = this.handle;
-    v.i32[rt.inOff + 1] = g ? g.handle : 0;
-    const st = rt.ex.ft_api_backward(1, retainGraph || createGraph ? 1 : 0, createGraph ? 1 : 0);
-    if (g && g !== gradient) g.dispose();
-    check(st);
+    const h = this.handle; // a disposed tensor is rejected before gradient is converted
+    let g = null;
+    try { // the converted gradient is freed however this ends
+      g = gradient == null ? null : asTensor(gradient, this.dtype);
+      const v = views();
+      v.i32[rt.inOff] = h;
+      v.i32[rt.inOff + 1] = g ? g.handle : 0;
+      check(rt.ex.ft_api_backward(1, retainGraph || createGraph ? 1 : 0, createGraph ? 1 : 0));
+    } finally { disposeTemp(g, gradient); }
   }
 }
 
@@ -184,6 +194,7 @@ export function fromTypedArray(data, shape, dtype) {
     const Ctor = ARRAY_TYPES[code];
     new Ctor(rt.memory.buffer, rt.ex.ft_api_data_ptr(t._h), data.length).set(data);
   }
+  if (traceHooks.onTyped) traceHooks.onTyped(data, t);
   return t;
 }
 

@@ -87,6 +87,7 @@ async function resolveFile(rootReal, segments) {
   }
   if (real !== rootReal && !real.startsWith(rootReal + sep)) return 403; // symlink escaping
   let st = await stat(real);
+  if (!st.isDirectory() && segments.length > 0 && segments[segments.length - 1] === '') return 404; // "/file.js/"
   if (st.isDirectory()) {
     file = join(real, 'index.html');
     try {

@@ -1,5 +1,6 @@
 /* Plain tensors (strided views of refcounted storage) and level wrappers. */
 #include "core.h"
+#include "interp/trace.h"
 #include <stdlib.h>
 
 void ft_mem_count_tensor(int delta);
@@ -14,11 +15,16 @@ void ft_contiguous_strides(const int64_t *shape, int ndim, int64_t *strides) {
   int64_t s = 1;
   for (int i = ndim - 1; i >= 0; i--) {
     strides[i] = s;
-    s *= shape[i] > 0 ? shape[i] : 1;
+    /* Only a tensor with a zero-size dim can get past 2^31 here (its other
+     * dims are unchecked); its strides address nothing, so they saturate
+     * instead of overflowing. */
+    const int64_t cap = (int64_t)1 << 32;
+    if (shape[i] > 1) s = shape[i] > cap / s ? cap : s * shape[i];
   }
 }
 
 bool ft_is_contiguous(const ft_tensor *t) {
+  if (t->numel == 0) return true; /* as PyTorch; and the products below could overflow */
   int64_t s = 1;
   for (int i = t->ndim - 1; i >= 0; i--) {
     if (t->shape[i] != 1 && t->strides[i] != s) return false;
@@ -40,10 +46,12 @@ ft_status ft_check_shape(const int64_t *shape, int ndim, const char *what) {
     if (shape[i] < 0)
       return ft_error(FT_ERR_VALUE, "%s: negative dimension %lld in shape %s", what, (long long)shape[i],
                       ft_shape_str(shape, ndim, b, sizeof b));
-    if (shape[i] > 0 && n > FT_MAX_NUMEL / shape[i])
+    /* a zero-size dim does not excuse the others: strides and index
+     * arithmetic multiply them whatever the element count */
+    if (shape[i] > 1 && n > FT_MAX_NUMEL / shape[i])
       return ft_error(FT_ERR_OOM, "%s: shape %s has too many elements (more than 2^31)", what,
                       ft_shape_str(shape, ndim, b, sizeof b));
-    n *= shape[i];
+    if (shape[i] > 1) n *= shape[i];
   }
   return FT_OK;
 }
@@ -80,6 +88,7 @@ ft_status ft_tensor_empty(const int64_t *shape, int ndim, ft_dtype dt, ft_tensor
   }
   ft_storage *s;
   FT_TRY(ft_storage_new((size_t)n * ft_dtype_size(dt), &s));
+  if (ft_trace_on) ft_trace_new_storage(s); /* func.compile: a tensor made during a trace (trace.c) */
   ft_tensor *t;
   ft_status st = ft_tensor_alloc(&t);
   if (st) { ft_storage_release(s); return st; }
@@ -163,6 +172,7 @@ ft_status ft_wrap_in_place(ft_tensor *t, int32_t level) {
   memcpy(t->shape, keep.shape, sizeof t->shape);
   t->bdim = -1;
   t->inner = inner;
+  ft_trace_rewrapped(t, inner); /* func.compile keys the value's new struct (trace.c) */
   return FT_OK;
 }
 

@@ -93,6 +93,8 @@ export function prepareArgs(what, L, args, diffArgs) {
         throw new TorchError(`${what}: only Tensors of floating point dtype can require gradients (argument ${i} has a leaf of dtype ${t ? t.dtype : 'int32'})`);
       const w = wrapLeaf(L, t);
       leaves.push({ kind, w });
+      // the slot holds w, which is t's value: not a reassignment to copy back
+      if (kind === 'typed') slots[slots.length - 1].wrapped = w;
       return w;
     });
     diff.set(i, { spec, leaves });
@@ -116,7 +118,7 @@ function checkNoOpaque(spec) {
 export function writeBackTyped(slots, keep) {
   for (const s of slots) {
     const cur = s.holder ? s.holder[s.key] : s.tensor;
-    if (cur === s.tensor) {
+    if (cur === s.tensor || (cur === s.wrapped && cur !== undefined)) {
       if (!s.tensor.isDisposed && s.tensor._version !== s.version) s.typed.set(s.tensor.toTypedArray());
     } else if (cur instanceof Tensor && !cur.isDisposed) {
       if (cur.numel === s.typed.length) s.typed.set(cur.toTypedArray());

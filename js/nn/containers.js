@@ -2,6 +2,7 @@
 // PyTorch's naming ('0', '1', … for the indexed ones) so that dotted names
 // such as '0.weight' match PyTorch's state dicts.
 import { Module, env } from './module.js';
+import { Tensor } from '../tensor.js';
 import { TorchError } from '../errors.js';
 import { isPlainObject } from '../args.js';
 import { typename } from './repr.js';
@@ -93,11 +94,12 @@ export class Sequential extends Module {
   /**
    * Runs the modules in order. When every module is a built-in layer that
    * the chain knows (each has a _desc()), the whole forward is one call
-   * into WebAssembly (nn/chain.js); otherwise each module's forward runs.
+   * into WebAssembly (nn/chain.js); otherwise (or when the input is not a
+   * Tensor, which the first module checks) each module's forward runs.
    * @param {Tensor} input
    */
   forward(input) {
-    if (this._modules.size > 1) {
+    if (this._modules.size > 1 && input instanceof Tensor) {
       // descriptors may hold values computed now (a parametrized weight):
       // the scope frees them, keeping the output
       const out = env.torch.scope(() => {

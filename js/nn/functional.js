@@ -2,10 +2,13 @@
 // embedding, dropout, padding and the losses, with PyTorch's signatures.
 // Ops with a C implementation (src/ops/ops_nn_*.c) are one call into
 // WebAssembly each; the other losses are JavaScript composites of public
-// ops, run inside torch.scope so their temporaries are freed. The
+// ops, run inside torch.scope so their temporaries are freed. A typed
+// array (or an index array) given for a tensor becomes a tensor that lives
+// only for the call (`scoped`): freed when it returns or throws. The
 // activations (relu, gelu, softmax, ...) are installed by the unary and
 // reduce families and kept as they are.
-import { Tensor, callOp, asTensor, disposeTemp, assign, fromTypedArray, opId } from '../tensor.js';
+import { Tensor, callOp, asTensor, assign, fromTypedArray, opId } from '../tensor.js';
+import { collectTensors } from '../memory.js';
 import { parseArgs, checkInt, checkNumber, describe } from '../args.js';
 import { TorchError } from '../errors.js';
 import { initChain } from './chain.js';
@@ -16,31 +19,55 @@ let torch = null;
 const isFloat = (t) => t.dtype === 'float32' || t.dtype === 'float64';
 const sizeStr = (shape) => `torch.Size([${shape.join(', ')}])`;
 
-/** A Tensor argument (a typed array becomes a 1-D tensor the caller disposes). */
+/**
+ * The tensors made from typed-array (and index-array) arguments by the F
+ * function running now; `scoped` disposes them when it returns or throws.
+ */
+let temps = null;
+const temp = (t) => { temps.push(t); return t; };
+
+/**
+ * Wraps an F function so that the tensors its arguments were converted into
+ * are disposed when it returns or throws (except any it returns), however
+ * many arguments were converted before one was rejected.
+ */
+function scoped(fn) {
+  const wrapped = (...args) => {
+    const outer = temps;
+    temps = [];
+    let result;
+    try {
+      result = fn(...args);
+      return result;
+    } finally {
+      const mine = temps;
+      temps = outer;
+      if (mine.length) {
+        const keep = collectTensors(result);
+        for (const t of mine) if (!keep.has(t)) t.dispose();
+      }
+    }
+  };
+  Object.defineProperty(wrapped, 'name', { value: fn.name });
+  return wrapped;
+}
+
+/** A Tensor argument; a typed array becomes a 1-D tensor (a temporary of the running F function). */
 function tensorArg(fname, v, what = 'input') {
   if (v instanceof Tensor) return v;
-  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return asTensor(v);
+  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return temp(asTensor(v));
   throw new TorchError(`${fname}(): argument '${what}' must be a Tensor, got ${describe(v)}`);
 }
 function optTensor(fname, v, what) {
   return v === null || v === undefined ? null : tensorArg(fname, v, what);
 }
 /** Class-index targets: int32 Tensors, Int32Arrays or arrays of integers. */
-function targetArg(fname, v) {
+function targetArg(fname, v, what = 'target') {
   if (Array.isArray(v)) {
-    for (const x of v) checkInt(fname, x, 'target');
-    return fromTypedArray(Int32Array.from(v), [v.length], 'int32');
+    for (const x of v) checkInt(fname, x, what);
+    return temp(fromTypedArray(Int32Array.from(v), [v.length], 'int32'));
   }
-  return tensorArg(fname, v, 'target');
-}
-
-/** Runs f(...converted) and disposes the arguments that were converted here. */
-function withArgs(pairs, f) {
-  try {
-    return f(...pairs.map((p) => p[1]));
-  } finally {
-    for (const [orig, t] of pairs) disposeTemp(t, orig);
-  }
+  return tensorArg(fname, v, what);
 }
 
 /** An int or an array of n ints, as an array of n ints (PyTorch's _pair). */
@@ -100,7 +127,7 @@ function warnSizeMismatch(fname, input, target) {
 function linear(input, weight, ...rest) {
   const { bias } = parseArgs('linear', rest, ['bias'], { bias: null });
   const x = tensorArg('linear', input), w = tensorArg('linear', weight, 'weight'), b = optTensor('linear', bias, 'bias');
-  return withArgs([[input, x], [weight, w], [bias, b]], () => callOp(ID.linear, b ? [x, w, b] : [x, w]));
+  return callOp(ID.linear, b ? [x, w, b] : [x, w]);
 }
 
 /**
@@ -114,7 +141,7 @@ function bilinear(input1, input2, weight, ...rest) {
   const { bias } = parseArgs('bilinear', rest, ['bias'], { bias: null });
   const a = tensorArg('bilinear', input1, 'input1'), c = tensorArg('bilinear', input2, 'input2');
   const w = tensorArg('bilinear', weight, 'weight'), b = optTensor('bilinear', bias, 'bias');
-  return withArgs([[input1, a], [input2, c], [weight, w], [bias, b]], () => callOp(ID.bilinear, b ? [a, c, w, b] : [a, c, w]));
+  return callOp(ID.bilinear, b ? [a, c, w, b] : [a, c, w]);
 }
 
 // ---- convolutions ----------------------------------------------------------------
@@ -150,20 +177,18 @@ function convNd(fname, n, input, weight, rest) {
   const a = parseArgs(fname, rest, ['bias', 'stride', 'padding', 'dilation', 'groups'],
     { bias: null, stride: 1, padding: 0, dilation: 1, groups: 1 });
   const x = tensorArg(fname, input), w = tensorArg(fname, weight, 'weight'), b = optTensor(fname, a.bias, 'bias');
-  return withArgs([[input, x], [weight, w], [a.bias, b]], () => {
-    const stride = tuple(fname, 'stride', a.stride, n), dilation = tuple(fname, 'dilation', a.dilation, n);
-    checkInt(fname, a.groups, 'groups');
-    if (w.ndim !== n + 2)
-      throw new TorchError(`${fname}(): expected a ${n + 2}-dimensional weight, but got weight of size [${w.shape.join(', ')}]`);
-    const pairs = convPadding(fname, a.padding, w.shape.slice(2), dilation, stride);
-    const [xp, sym] = prepad(x, pairs);
-    try {
-      const ints = n === 2 ? [...stride, ...sym, ...dilation, a.groups] : [stride[0], sym[0], dilation[0], a.groups];
-      return callOp(n === 2 ? ID.conv2d : ID.conv1d, b ? [xp, w, b] : [xp, w], ints);
-    } finally {
-      if (xp !== x) xp.dispose();
-    }
-  });
+  const stride = tuple(fname, 'stride', a.stride, n), dilation = tuple(fname, 'dilation', a.dilation, n);
+  checkInt(fname, a.groups, 'groups');
+  if (w.ndim !== n + 2)
+    throw new TorchError(`${fname}(): expected a ${n + 2}-dimensional weight, but got weight of size [${w.shape.join(', ')}]`);
+  const pairs = convPadding(fname, a.padding, w.shape.slice(2), dilation, stride);
+  const [xp, sym] = prepad(x, pairs);
+  try {
+    const ints = n === 2 ? [...stride, ...sym, ...dilation, a.groups] : [stride[0], sym[0], dilation[0], a.groups];
+    return callOp(n === 2 ? ID.conv2d : ID.conv1d, b ? [xp, w, b] : [xp, w], ints);
+  } finally {
+    if (xp !== x) xp.dispose();
+  }
 }
 
 /**
@@ -184,12 +209,10 @@ function convTranspose2d(input, weight, ...rest) {
     { bias: null, stride: 1, padding: 0, outputPadding: 0, groups: 1, dilation: 1 });
   const f = 'conv_transpose2d';
   const x = tensorArg(f, input), w = tensorArg(f, weight, 'weight'), b = optTensor(f, a.bias, 'bias');
-  return withArgs([[input, x], [weight, w], [a.bias, b]], () => {
-    if (typeof a.padding === 'string') throw new TorchError(`${f}(): padding must be an integer or an array of 2 integers, got '${a.padding}'`);
-    const ints = [...tuple(f, 'stride', a.stride, 2), ...tuple(f, 'padding', a.padding, 2),
-      ...tuple(f, 'output_padding', a.outputPadding, 2), ...tuple(f, 'dilation', a.dilation, 2), checkInt(f, a.groups, 'groups')];
-    return callOp(ID.conv_transpose2d, b ? [x, w, b] : [x, w], ints);
-  });
+  if (typeof a.padding === 'string') throw new TorchError(`${f}(): padding must be an integer or an array of 2 integers, got '${a.padding}'`);
+  const ints = [...tuple(f, 'stride', a.stride, 2), ...tuple(f, 'padding', a.padding, 2),
+    ...tuple(f, 'output_padding', a.outputPadding, 2), ...tuple(f, 'dilation', a.dilation, 2), checkInt(f, a.groups, 'groups')];
+  return callOp(ID.conv_transpose2d, b ? [x, w, b] : [x, w], ints);
 }
 
 // ---- pooling ---------------------------------------------------------------------
@@ -213,13 +236,11 @@ function maxPool2d(input, ...rest) {
     { stride: null, padding: 0, dilation: 1, ceilMode: false, returnIndices: false });
   const k = poolTuple(f, 'kernel_size', required(f, a, 'kernelSize', 'kernel_size'));
   const x = tensorArg(f, input);
-  return withArgs([[input, x]], () => {
-    const ints = [...k, ...strideOr(f, a.stride, k), ...poolTuple(f, 'padding', a.padding), ...poolTuple(f, 'dilation', a.dilation), a.ceilMode ? 1 : 0];
-    const [values, indices] = callOp(ID.max_pool2d, [x], ints);
-    if (a.returnIndices) return [values, indices];
-    indices.dispose();
-    return values;
-  });
+  const ints = [...k, ...strideOr(f, a.stride, k), ...poolTuple(f, 'padding', a.padding), ...poolTuple(f, 'dilation', a.dilation), a.ceilMode ? 1 : 0];
+  const [values, indices] = callOp(ID.max_pool2d, [x], ints);
+  if (a.returnIndices) return [values, indices];
+  indices.dispose();
+  return values;
 }
 
 /**
@@ -232,17 +253,15 @@ function avgPool2d(input, ...rest) {
     { stride: null, padding: 0, ceilMode: false, countIncludePad: true, divisorOverride: null });
   const k = poolTuple(f, 'kernel_size', required(f, a, 'kernelSize', 'kernel_size'));
   const x = tensorArg(f, input);
-  return withArgs([[input, x]], () => {
-    let div = 0;
-    if (a.divisorOverride !== null && a.divisorOverride !== undefined) {
-      div = checkInt(f, a.divisorOverride, 'divisor_override');
-      if (div === 0) throw new TorchError('divisor must be not zero');
-      if (div < 0) throw new TorchError(`${f}(): divisor_override must be positive, got ${div}`);
-    }
-    const ints = [...k, ...strideOr(f, a.stride, k), ...poolTuple(f, 'padding', a.padding), a.ceilMode ? 1 : 0,
-      a.countIncludePad ? 1 : 0, div];
-    return callOp(ID.avg_pool2d, [x], ints);
-  });
+  let div = 0;
+  if (a.divisorOverride !== null && a.divisorOverride !== undefined) {
+    div = checkInt(f, a.divisorOverride, 'divisor_override');
+    if (div === 0) throw new TorchError('divisor must be not zero');
+    if (div < 0) throw new TorchError(`${f}(): divisor_override must be positive, got ${div}`);
+  }
+  const ints = [...k, ...strideOr(f, a.stride, k), ...poolTuple(f, 'padding', a.padding), a.ceilMode ? 1 : 0,
+    a.countIncludePad ? 1 : 0, div];
+  return callOp(ID.avg_pool2d, [x], ints);
 }
 
 /**
@@ -253,14 +272,12 @@ function adaptiveAvgPool2d(input, ...rest) {
   const f = 'adaptive_avg_pool2d';
   const outputSize = required(f, parseArgs(f, rest, ['outputSize']), 'outputSize', 'output_size');
   const x = tensorArg(f, input);
-  return withArgs([[input, x]], () => {
-    let o;
-    if (typeof outputSize === 'number' && Number.isInteger(outputSize)) o = [outputSize, outputSize];
-    else if (Array.isArray(outputSize) && outputSize.length === 2 && outputSize.every((v) => v === null || Number.isInteger(v)))
-      o = outputSize.map((v, i) => (v === null ? x.shape[x.ndim - 2 + i] ?? -1 : v));
-    else throw new TorchError(`${f}(): output_size must be an integer or an array of 2 integers (or nulls), got ${describe(outputSize)}`);
-    return callOp(ID.adaptive_avg_pool2d, [x], o);
-  });
+  let o;
+  if (typeof outputSize === 'number' && Number.isInteger(outputSize)) o = [outputSize, outputSize];
+  else if (Array.isArray(outputSize) && outputSize.length === 2 && outputSize.every((v) => v === null || Number.isInteger(v)))
+    o = outputSize.map((v, i) => (v === null ? x.shape[x.ndim - 2 + i] ?? -1 : v));
+  else throw new TorchError(`${f}(): output_size must be an integer or an array of 2 integers (or nulls), got ${describe(outputSize)}`);
+  return callOp(ID.adaptive_avg_pool2d, [x], o);
 }
 
 // ---- dropout, normalisation, embedding, padding -----------------------------------------
@@ -274,11 +291,9 @@ function dropout(input, ...rest) {
   if (typeof p !== 'number' || !(p >= 0 && p <= 1))
     throw new TorchError(`dropout probability has to be between 0 and 1, but got ${typeof p === 'number' ? p : describe(p)}`);
   const x = tensorArg('dropout', input);
-  return withArgs([[input, x]], () => {
-    const y = callOp(ID.dropout, [x], [training ? 1 : 0], [p]);
-    if (!inplace) return y;
-    try { return assign(x, y); } finally { y.dispose(); }
-  });
+  const y = callOp(ID.dropout, [x], [training ? 1 : 0], [p]);
+  if (!inplace) return y;
+  try { return assign(x, y); } finally { y.dispose(); }
 }
 
 /**
@@ -292,17 +307,15 @@ function batchNorm(input, runningMean, runningVar, ...rest) {
     { weight: null, bias: null, training: false, momentum: 0.1, eps: 1e-5 });
   const x = tensorArg(f, input), rm = optTensor(f, runningMean, 'running_mean'), rv = optTensor(f, runningVar, 'running_var');
   const w = optTensor(f, a.weight, 'weight'), b = optTensor(f, a.bias, 'bias');
-  return withArgs([[input, x], [runningMean, rm], [runningVar, rv], [a.weight, w], [a.bias, b]], () => {
-    if (!rm !== !rv) throw new TorchError(`${f}(): running_mean and running_var must both be given or both be null`);
-    if (!rm && !a.training) throw new TorchError(`${f}(): running_mean and running_var must be given when training is false`);
-    checkNumber(f, a.momentum ?? 0, 'momentum');
-    checkNumber(f, a.eps, 'eps');
-    const ins = [x];
-    if (w) ins.push(w);
-    if (b) ins.push(b);
-    if (rm) ins.push(rm, rv);
-    return callOp(ID.batch_norm, ins, [a.training ? 1 : 0, w ? 1 : 0, b ? 1 : 0, rm ? 1 : 0], [a.momentum ?? 0, a.eps]);
-  });
+  if (!rm !== !rv) throw new TorchError(`${f}(): running_mean and running_var must both be given or both be null`);
+  if (!rm && !a.training) throw new TorchError(`${f}(): running_mean and running_var must be given when training is false`);
+  checkNumber(f, a.momentum ?? 0, 'momentum');
+  checkNumber(f, a.eps, 'eps');
+  const ins = [x];
+  if (w) ins.push(w);
+  if (b) ins.push(b);
+  if (rm) ins.push(rm, rv);
+  return callOp(ID.batch_norm, ins, [a.training ? 1 : 0, w ? 1 : 0, b ? 1 : 0, rm ? 1 : 0], [a.momentum ?? 0, a.eps]);
 }
 
 /**
@@ -317,13 +330,11 @@ function layerNorm(input, ...rest) {
   if (!Array.isArray(ns) || !ns.every(Number.isInteger))
     throw new TorchError(`${f}(): normalized_shape must be an integer or an array of integers, got ${describe(normalizedShape)}`);
   const x = tensorArg(f, input), w = optTensor(f, a.weight, 'weight'), b = optTensor(f, a.bias, 'bias');
-  return withArgs([[input, x], [a.weight, w], [a.bias, b]], () => {
-    checkNumber(f, a.eps, 'eps');
-    const ins = [x];
-    if (w) ins.push(w);
-    if (b) ins.push(b);
-    return callOp(ID.layer_norm, ins, [ns.length, w ? 1 : 0, b ? 1 : 0, ...ns], [a.eps]);
-  });
+  checkNumber(f, a.eps, 'eps');
+  const ins = [x];
+  if (w) ins.push(w);
+  if (b) ins.push(b);
+  return callOp(ID.layer_norm, ins, [ns.length, w ? 1 : 0, b ? 1 : 0, ...ns], [a.eps]);
 }
 
 /** Group normalisation: channels (dim 1) split into numGroups groups. */
@@ -332,13 +343,11 @@ function groupNorm(input, ...rest) {
   const a = parseArgs(f, rest, ['numGroups', 'weight', 'bias', 'eps'], { weight: null, bias: null, eps: 1e-5 });
   const numGroups = checkInt(f, required(f, a, 'numGroups', 'num_groups'), 'num_groups');
   const x = tensorArg(f, input), w = optTensor(f, a.weight, 'weight'), b = optTensor(f, a.bias, 'bias');
-  return withArgs([[input, x], [a.weight, w], [a.bias, b]], () => {
-    checkNumber(f, a.eps, 'eps');
-    const ins = [x];
-    if (w) ins.push(w);
-    if (b) ins.push(b);
-    return callOp(ID.group_norm, ins, [numGroups, w ? 1 : 0, b ? 1 : 0], [a.eps]);
-  });
+  checkNumber(f, a.eps, 'eps');
+  const ins = [x];
+  if (w) ins.push(w);
+  if (b) ins.push(b);
+  return callOp(ID.group_norm, ins, [numGroups, w ? 1 : 0, b ? 1 : 0], [a.eps]);
 }
 
 /**
@@ -353,17 +362,15 @@ function embedding(input, weight, ...rest) {
   if (a.scaleGradByFreq) throw new TorchError(`${f}(): scale_grad_by_freq is not supported`);
   if (a.sparse) throw new TorchError(`${f}(): sparse gradients are not supported`);
   const idx = targetArg(f, input), w = tensorArg(f, weight, 'weight');
-  return withArgs([[input, idx], [weight, w]], () => {
-    let pidx = -(2 ** 31);
-    if (a.paddingIdx !== null && a.paddingIdx !== undefined) {
-      checkInt(f, a.paddingIdx, 'padding_idx');
-      const n = w.shape[0];
-      if (a.paddingIdx >= n || a.paddingIdx < -n) throw new TorchError('Padding_idx must be within num_embeddings');
-      pidx = a.paddingIdx < 0 ? a.paddingIdx + n : a.paddingIdx;
-    }
-    if (a.maxNorm !== null && a.maxNorm !== undefined) renorm(idx, w, checkNumber(f, a.maxNorm, 'max_norm'), a.normType);
-    return callOp(ID.embedding, [w, idx], [pidx]);
-  });
+  let pidx = -(2 ** 31);
+  if (a.paddingIdx !== null && a.paddingIdx !== undefined) {
+    checkInt(f, a.paddingIdx, 'padding_idx');
+    const n = w.shape[0];
+    if (a.paddingIdx >= n || a.paddingIdx < -n) throw new TorchError('Padding_idx must be within num_embeddings');
+    pidx = a.paddingIdx < 0 ? a.paddingIdx + n : a.paddingIdx;
+  }
+  if (a.maxNorm !== null && a.maxNorm !== undefined) renorm(idx, w, checkNumber(f, a.maxNorm, 'max_norm'), a.normType);
+  return callOp(ID.embedding, [w, idx], [pidx]);
 }
 
 /** PyTorch's embedding_renorm_: rows looked up with norm > maxNorm are scaled to maxNorm, in place, without grad. */
@@ -393,13 +400,11 @@ function pad(input, ...rest) {
     throw new TorchError(`${f}(): pad must be an array of integers, got ${describe(padList)}`);
   if (!(a.mode in PAD_MODES)) throw new TorchError(`Unrecognised padding mode ${a.mode}`);
   const x = tensorArg(f, input);
-  return withArgs([[input, x]], () => {
-    if (padList.length % 2) throw new TorchError('Padding length must be divisible by 2');
-    if (padList.length / 2 > x.ndim) throw new TorchError('Padding length too large');
-    if (a.mode === 'constant') return callOp(ID.pad, [x], padList, [a.value === null ? 0 : checkNumber(f, a.value, 'value')]);
-    if (a.value !== null && a.value !== 0) throw new TorchError(`Padding mode "${a.mode}" doesn't take in value argument`);
-    return callOp(ID.pad_indexed, [x], [PAD_MODES[a.mode], ...padList]);
-  });
+  if (padList.length % 2) throw new TorchError('Padding length must be divisible by 2');
+  if (padList.length / 2 > x.ndim) throw new TorchError('Padding length too large');
+  if (a.mode === 'constant') return callOp(ID.pad, [x], padList, [a.value === null ? 0 : checkNumber(f, a.value, 'value')]);
+  if (a.value !== null && a.value !== 0) throw new TorchError(`Padding mode "${a.mode}" doesn't take in value argument`);
+  return callOp(ID.pad_indexed, [x], [PAD_MODES[a.mode], ...padList]);
 }
 
 // ---- losses ------------------------------------------------------------------------
@@ -419,8 +424,7 @@ function crossEntropy(input, target, ...rest) {
   checkNumber(f, a.labelSmoothing, 'label_smoothing');
   checkInt(f, a.ignoreIndex, 'ignore_index');
   const x = tensorArg(f, input), t = targetArg(f, target), w = optTensor(f, a.weight, 'weight');
-  return withArgs([[input, x], [target, t], [a.weight, w]], () =>
-    callOp(ID.cross_entropy, w ? [x, t, w] : [x, t], [REDUCTIONS[r], a.ignoreIndex, w ? 1 : 0], [a.labelSmoothing]));
+  return callOp(ID.cross_entropy, w ? [x, t, w] : [x, t], [REDUCTIONS[r], a.ignoreIndex, w ? 1 : 0], [a.labelSmoothing]);
 }
 
 /**
@@ -433,8 +437,7 @@ function nllLoss(input, target, ...rest) {
   const r = reductionOf(a);
   checkInt(f, a.ignoreIndex, 'ignore_index');
   const x = tensorArg(f, input), t = targetArg(f, target), w = optTensor(f, a.weight, 'weight');
-  return withArgs([[input, x], [target, t], [a.weight, w]], () =>
-    callOp(ID.nll_loss, w ? [x, t, w] : [x, t], [REDUCTIONS[r], a.ignoreIndex, w ? 1 : 0]));
+  return callOp(ID.nll_loss, w ? [x, t, w] : [x, t], [REDUCTIONS[r], a.ignoreIndex, w ? 1 : 0]);
 }
 
 const PAIR_NAMES = ['sizeAverage', 'reduce', 'reduction'];
@@ -446,22 +449,19 @@ function mseLoss(input, target, ...rest) {
   const a = parseArgs(f, rest, PAIR_NAMES, PAIR_DEFAULTS);
   const r = reductionOf(a);
   const x = tensorArg(f, input), t = tensorArg(f, target, 'target');
-  return withArgs([[input, x], [target, t]], () => {
-    warnSizeMismatch(f, x, t);
-    return callOp(ID.mse_loss, [x, t], [REDUCTIONS[r]]);
-  });
+  warnSizeMismatch(f, x, t);
+  return callOp(ID.mse_loss, [x, t], [REDUCTIONS[r]]);
 }
 
-/** A JavaScript composite loss: converted arguments, a scope, the reduction. */
-function composite(f, tensors, r, body) {
-  return withArgs(tensors, (...ts) => torch.scope(() => reduceBy(body(...ts), r)));
-}
+/** A JavaScript composite loss: body() and the reduction, in a scope that frees the intermediates. */
+const composite = (r, body) => torch.scope(() => reduceBy(body(), r));
 
 /** Mean absolute error. */
 function l1Loss(input, target, ...rest) {
   const f = 'l1_loss';
   const r = reductionOf(parseArgs(f, rest, PAIR_NAMES, PAIR_DEFAULTS));
-  return composite(f, [[input, tensorArg(f, input)], [target, tensorArg(f, target, 'target')]], r, (x, t) => {
+  const x = tensorArg(f, input), t = tensorArg(f, target, 'target');
+  return composite(r, () => {
     warnSizeMismatch(f, x, t);
     return x.sub(t).abs();
   });
@@ -474,7 +474,8 @@ function smoothL1Loss(input, target, ...rest) {
   const r = reductionOf(a);
   checkNumber(f, a.beta, 'beta');
   if (a.beta < 0) throw new TorchError('smooth_l1_loss does not support negative values for beta.');
-  return composite(f, [[input, tensorArg(f, input)], [target, tensorArg(f, target, 'target')]], r, (x, t) => {
+  const x = tensorArg(f, input), t = tensorArg(f, target, 'target');
+  return composite(r, () => {
     warnSizeMismatch(f, x, t);
     const d = x.sub(t).abs();
     if (a.beta === 0) return d;
@@ -499,11 +500,10 @@ function binaryCrossEntropy(input, target, ...rest) {
   const r = reductionOf(a);
   const x = tensorArg(f, input), t = tensorArg(f, target, 'target');
   const same = x.shape.length === t.shape.length && x.shape.every((s, i) => s === t.shape[i]);
-  if (!same) {
-    disposeTemp(x, input); disposeTemp(t, target);
+  if (!same)
     throw new TorchError(`Using a target size (${sizeStr(t.shape)}) that is different to the input size (${sizeStr(x.shape)}) is deprecated. Please ensure they have the same size.`);
-  }
-  return composite(f, [[input, x], [target, t], [a.weight, optTensor(f, a.weight, 'weight')]], r, (x, t, w) => {
+  const w = optTensor(f, a.weight, 'weight');
+  return composite(r, () => {
     const l = t.mul(clampedLog(x)).add(torch.sub(1, t).mul(clampedLog(torch.sub(1, x)))).neg();
     return w ? l.mul(w) : l;
   });
@@ -519,12 +519,9 @@ function binaryCrossEntropyWithLogits(input, target, ...rest) {
   const r = reductionOf(a);
   const x = tensorArg(f, input), t = tensorArg(f, target, 'target');
   const same = x.shape.length === t.shape.length && x.shape.every((s, i) => s === t.shape[i]);
-  if (!same) {
-    disposeTemp(x, input); disposeTemp(t, target);
-    throw new TorchError(`Target size (${sizeStr(t.shape)}) must be the same as input size (${sizeStr(x.shape)})`);
-  }
+  if (!same) throw new TorchError(`Target size (${sizeStr(t.shape)}) must be the same as input size (${sizeStr(x.shape)})`);
   const w = optTensor(f, a.weight, 'weight'), pw = optTensor(f, a.posWeight, 'pos_weight');
-  return composite(f, [[input, x], [target, t], [a.weight, w], [a.posWeight, pw]], r, (x, t, w, pw) => {
+  return composite(r, () => {
     const sp = torch.F.softplus(x.neg()); // log(1 + exp(-x)), stable
     const lw = pw ? pw.sub(1).mul(t).add(1) : null;
     const l = torch.sub(1, t).mul(x).add(lw ? lw.mul(sp) : sp);
@@ -548,7 +545,7 @@ function klDiv(input, target, ...rest) {
     console.warn("reduction: 'mean' divides the total loss by both the batch size and the support size.'batchmean' divides only by the batch size, and aligns with the KL div math definition.'mean' will be changed to behave the same as 'batchmean' in the next major release.");
   }
   const x = tensorArg(f, input), t = tensorArg(f, target, 'target');
-  const out = composite(f, [[input, x], [target, t]], r, (x, t) => {
+  const out = composite(r, () => {
     if (a.logTarget) return t.exp().mul(t.sub(x));
     const zero = t.eq(0);
     const xlogy = torch.where(zero, 0, t.mul(torch.where(zero, 1, t).log()));
@@ -567,7 +564,8 @@ function cosineSimilarity(x1, x2, ...rest) {
   const a = parseArgs(f, rest, ['dim', 'eps'], { dim: 1, eps: 1e-8 });
   checkInt(f, a.dim, 'dim');
   checkNumber(f, a.eps, 'eps');
-  return composite(f, [[x1, tensorArg(f, x1, 'x1')], [x2, tensorArg(f, x2, 'x2')]], 'none', (u, v) => {
+  const u = tensorArg(f, x1, 'x1'), v = tensorArg(f, x2, 'x2');
+  return composite('none', () => {
     const w12 = u.mul(v).sum(a.dim);
     const n1 = torch.norm(u, 2, a.dim).clampMin(a.eps), n2 = torch.norm(v, 2, a.dim).clampMin(a.eps);
     return w12.div(n1.mul(n2));
@@ -585,7 +583,7 @@ function scaledDotProductAttention(query, key, value, ...rest) {
     { keywordOnly: ['scale'] });
   const q = tensorArg(f, query, 'query'), k = tensorArg(f, key, 'key'), v = tensorArg(f, value, 'value');
   const m = optTensor(f, a.attnMask, 'attn_mask');
-  return withArgs([[query, q], [key, k], [value, v], [a.attnMask, m]], () => torch.scope(() => {
+  return torch.scope(() => {
     if (q.ndim < 2 || k.ndim < 2 || v.ndim < 2) throw new TorchError(`${f}(): query, key and value must be at least 2-D`);
     if (a.isCausal && m) throw new TorchError('_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True');
     const L = q.shape[q.ndim - 2], S = k.shape[k.ndim - 2], E = q.shape[q.ndim - 1];
@@ -599,7 +597,7 @@ function scaledDotProductAttention(query, key, value, ...rest) {
     w = torch.F.softmax(w, -1);
     if (a.dropoutP > 0) w = dropout(w, a.dropoutP, true);
     return w.matmul(v);
-  }));
+  });
 }
 
 /**
@@ -619,7 +617,7 @@ export function install(torchNs) {
     layerNorm, groupNorm, embedding, pad, crossEntropy, nllLoss, mseLoss, l1Loss, smoothL1Loss, binaryCrossEntropy,
     binaryCrossEntropyWithLogits, klDiv, cosineSimilarity, scaledDotProductAttention,
   };
-  for (const [k, v] of Object.entries(fns)) if (!(k in F)) F[k] = v;
+  for (const [k, v] of Object.entries(fns)) if (!(k in F)) F[k] = scoped(v);
   torch.nn = torch.nn || {};
   torch.nn.functional = torch.F;
 }

@@ -1,8 +1,9 @@
 // nn.init: in-place initialisers with PyTorch's formulas (fans, gains),
-// each run without recording gradients, each returning its tensor.
+// each run without recording gradients, each returning its tensor. Every
+// argument is checked before the tensor is touched.
 import { Tensor } from '../tensor.js';
 import { TorchError } from '../errors.js';
-import { parseArgs, describe } from '../args.js';
+import { parseArgs, describe, checkNumber } from '../args.js';
 import { env } from './module.js';
 
 function need(fname, t) {
@@ -17,6 +18,7 @@ const noGrad = (fn) => env.torch.noGrad(fn);
  * @param {number|null} [param] leaky_relu's negative slope (default 0.01)
  */
 export function calculateGain(nonlinearity, param = null) {
+  if (typeof nonlinearity !== 'string') throw new TorchError(`Unsupported nonlinearity ${describe(nonlinearity)}`);
   const linear = ['linear', 'conv1d', 'conv2d', 'conv3d', 'conv_transpose1d', 'conv_transpose2d', 'conv_transpose3d'];
   if (linear.includes(nonlinearity) || nonlinearity === 'sigmoid') return 1;
   if (nonlinearity === 'tanh') return 5.0 / 3;
@@ -24,7 +26,7 @@ export function calculateGain(nonlinearity, param = null) {
   if (nonlinearity === 'leaky_relu') {
     let slope;
     if (param === null || param === undefined) slope = 0.01;
-    else if (typeof param === 'number') slope = param;
+    else if (typeof param === 'number' && !Number.isNaN(param)) slope = param;
     else throw new TorchError(`negative_slope ${describe(param)} not a valid number`);
     return Math.sqrt(2.0 / (1 + slope ** 2));
   }
@@ -34,30 +36,35 @@ export function calculateGain(nonlinearity, param = null) {
 
 /** [fanIn, fanOut] of a weight: dim 1 and dim 0 times the receptive field. */
 export function calculateFanInAndFanOut(tensor) {
-  const s = tensor.shape;
+  const s = need('_calculateFanInAndFanOut', tensor).shape;
   if (s.length < 2) throw new TorchError('Fan in and fan out can not be computed for tensor with fewer than 2 dimensions');
   let rf = 1;
   for (let i = 2; i < s.length; i++) rf *= s[i];
   return [s[1] * rf, s[0] * rf];
 }
 
-function calculateCorrectFan(tensor, mode) {
-  const m = String(mode).toLowerCase();
-  if (m !== 'fan_in' && m !== 'fan_out') throw new TorchError(`Mode ${mode} not supported, please use one of fan_in, fan_out`);
-  const [fanIn, fanOut] = calculateFanInAndFanOut(tensor);
-  return m === 'fan_in' ? fanIn : fanOut;
+/** 'fan_in' or 'fan_out' (any case), lower-cased. */
+function fanMode(mode) {
+  const m = typeof mode === 'string' ? mode.toLowerCase() : null;
+  if (m !== 'fan_in' && m !== 'fan_out')
+    throw new TorchError(`Mode ${typeof mode === 'string' ? mode : describe(mode)} not supported, please use one of fan_in, fan_out`);
+  return m;
 }
 
 /** Fills with U(a, b). @example nn.init.uniform_(w, -0.1, 0.1) */
 export function uniform_(tensor, ...args) {
   need('uniform_', tensor);
   const { a, b } = parseArgs('uniform_', args, ['a', 'b'], { a: 0, b: 1 });
+  checkNumber('uniform_', a, 'a');
+  checkNumber('uniform_', b, 'b');
   return noGrad(() => tensor.uniform_(a, b));
 }
 /** Fills with N(mean, std²). */
 export function normal_(tensor, ...args) {
   need('normal_', tensor);
   const { mean, std } = parseArgs('normal_', args, ['mean', 'std'], { mean: 0, std: 1 });
+  checkNumber('normal_', mean, 'mean');
+  checkNumber('normal_', std, 'std');
   return noGrad(() => tensor.normal_(mean, std));
 }
 /** Fills with `val`. */
@@ -85,7 +92,7 @@ export function eye_(tensor) {
  */
 export function xavierUniform_(tensor, ...args) {
   need('xavierUniform_', tensor);
-  const { gain } = parseArgs('xavierUniform_', args, ['gain'], { gain: 1 });
+  const gain = checkNumber('xavierUniform_', parseArgs('xavierUniform_', args, ['gain'], { gain: 1 }).gain, 'gain');
   const [fanIn, fanOut] = calculateFanInAndFanOut(tensor);
   const std = gain * Math.sqrt(2.0 / (fanIn + fanOut));
   const a = Math.sqrt(3.0) * std;
@@ -94,16 +101,20 @@ export function xavierUniform_(tensor, ...args) {
 /** Glorot normal: N(0, std²), std = gain * sqrt(2 / (fanIn + fanOut)). */
 export function xavierNormal_(tensor, ...args) {
   need('xavierNormal_', tensor);
-  const { gain } = parseArgs('xavierNormal_', args, ['gain'], { gain: 1 });
+  const gain = checkNumber('xavierNormal_', parseArgs('xavierNormal_', args, ['gain'], { gain: 1 }).gain, 'gain');
   const [fanIn, fanOut] = calculateFanInAndFanOut(tensor);
   const std = gain * Math.sqrt(2.0 / (fanIn + fanOut));
   return noGrad(() => tensor.normal_(0, std));
 }
 
+/** gain / sqrt(fan), or null for a zero-element tensor (which PyTorch leaves as it is). */
 function kaimingStd(fname, tensor, args) {
+  need(fname, tensor);
   const o = parseArgs(fname, args, ['a', 'mode', 'nonlinearity'], { a: 0, mode: 'fan_in', nonlinearity: 'leaky_relu' });
-  const fan = calculateCorrectFan(tensor, o.mode);
-  return calculateGain(o.nonlinearity, o.a) / Math.sqrt(fan);
+  const mode = fanMode(o.mode), gain = calculateGain(o.nonlinearity, o.a);
+  if (tensor.shape.includes(0)) return null;
+  const [fanIn, fanOut] = calculateFanInAndFanOut(tensor);
+  return gain / Math.sqrt(mode === 'fan_in' ? fanIn : fanOut);
 }
 /**
  * He uniform: U(-bound, bound), bound = gain * sqrt(3 / fan). PyTorch's
@@ -115,16 +126,15 @@ function kaimingStd(fname, tensor, args) {
  * @example nn.init.kaimingUniform_(w, { a: Math.sqrt(5) })
  */
 export function kaimingUniform_(tensor, ...args) {
-  need('kaimingUniform_', tensor);
-  if (tensor.shape.includes(0)) return tensor; // PyTorch warns and skips
-  const bound = Math.sqrt(3.0) * kaimingStd('kaimingUniform_', tensor, args);
+  const std = kaimingStd('kaimingUniform_', tensor, args);
+  if (std === null) return tensor; // PyTorch warns and skips
+  const bound = Math.sqrt(3.0) * std;
   return noGrad(() => tensor.uniform_(-bound, bound));
 }
 /** He normal: N(0, std²), std = gain / sqrt(fan). */
 export function kaimingNormal_(tensor, ...args) {
-  need('kaimingNormal_', tensor);
-  if (tensor.shape.includes(0)) return tensor;
   const std = kaimingStd('kaimingNormal_', tensor, args);
+  if (std === null) return tensor;
   return noGrad(() => tensor.normal_(0, std));
 }
 

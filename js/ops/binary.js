@@ -1,7 +1,8 @@
 // Broadcasting binary ops and where, as torch.* functions and Tensor methods,
 // plus the in-place arithmetic (add_ sub_ mul_ div_ copy_ zero_ fill_).
 // This file is the pattern for js/ops/<family>.js: resolve op ids once in
-// install(), convert operands with asTensor, call callOp, dispose temporaries.
+// install(), convert operands with asTensor inside the try whose finally disposes
+// the temporaries (disposeTemp), so one operand rejected frees those before it.
 import { Tensor, callOp, asTensor, disposeTemp, assign, opId } from '../tensor.js';
 import { parseArgs, checkNumber } from '../args.js';
 import { TorchError } from '../errors.js';
@@ -11,8 +12,9 @@ const isFloat = (t) => t instanceof Tensor && (t.dtype === 'float32' || t.dtype 
 /** Runs a two-operand op where either operand may be a number. */
 function binary(id, a, b) {
   const ta = asTensor(a, isFloat(b) ? b.dtype : null);
-  const tb = asTensor(b, isFloat(ta) ? ta.dtype : null);
-  try {
+  let tb;
+  try { // converting b may throw: ta is freed all the same
+    tb = asTensor(b, isFloat(ta) ? ta.dtype : null);
     return callOp(id, [ta, tb]);
   } finally {
     disposeTemp(ta, a);
@@ -64,10 +66,12 @@ export function install(torch) {
   function where(condition, input, other) {
     if (input === undefined && other === undefined)
       throw new TorchError('where(condition) with one argument (nonzero) is not supported; pass input and other');
-    const c = asTensor(condition);
     const ref = isFloat(input) ? input.dtype : isFloat(other) ? other.dtype : null;
-    const a = asTensor(input, ref), b = asTensor(other, isFloat(a) ? a.dtype : ref);
-    try {
+    let c, a, b;
+    try { // a rejected operand frees the ones converted before it
+      c = asTensor(condition);
+      a = asTensor(input, ref);
+      b = asTensor(other, isFloat(a) ? a.dtype : ref);
       return callOp(ID.where, [c, a, b]);
     } finally {
       disposeTemp(c, condition); disposeTemp(a, input); disposeTemp(b, other);

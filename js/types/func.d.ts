@@ -187,8 +187,31 @@ export function stackModuleState(models: readonly Module[]): [Record<string, Ten
 /** Sets running stats of every BatchNorm in root to null (for vmap); returns root. */
 export function replaceAllBatchNormModules_<M extends Module>(root: M): M;
 
+// ---- compile -------------------------------------------------------------------------
+
+export interface CompileOptions {
+  /** Throw a TorchError where f cannot be traced, instead of running it eagerly with a warning. */
+  fullgraph?: boolean;
+}
+export interface CompileStats {
+  /** Calls that traced a new signature. */ traces: number;
+  /** Calls that replayed a program. */ replays: number;
+  /** Calls that ran f eagerly (a signature that fell back, or past the cache's limit). */ eagerCalls: number;
+  /** Signatures that fell back to eager. */ fallbacks: number;
+  /** Programs cached, and their instructions in all. */ signatures: number; instructions: number;
+}
+/** A compiled function: f's own signature, plus dispose() (frees its programs) and stats(). */
+export type Compiled<F> = F & Disposable & { stats(): CompileStats };
+/**
+ * f traced once per input signature into a program of ops, replayed in one
+ * call into WebAssembly; composes with every transform; falls back to eager,
+ * with one warning, where f's behaviour depends on values read into JavaScript.
+ */
+export function compile<F extends (...args: any[]) => any>(f: F, opts?: CompileOptions): Compiled<F>;
+
 export interface Func {
   functionalCall: typeof functionalCall;
+  compile: typeof compile;
   grad: typeof grad; gradAndValue: typeof gradAndValue; vjp: typeof vjp;
   jvp: typeof jvp; linearize: typeof linearize;
   jacrev: typeof jacrev; jacfwd: typeof jacfwd; hessian: typeof hessian;

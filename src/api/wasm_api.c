@@ -13,6 +13,7 @@
  * message. A handle is the tensor's address; 0 is "none". */
 #include "../core.h"
 #include "../ops/ops.h"
+#include "../interp/trace.h"
 #include <math.h>
 #include <stdlib.h>
 
@@ -38,8 +39,14 @@ typedef struct ft_api_scratch {
 
 static ft_api_scratch g_scratch;
 
+#include "handles.h"
+#ifdef FT_HANDLE_TABLE /* native 64-bit builds (tests/fuzz): handles index a table */
+static inline ft_tensor *T(int32_t h) { return ft_handle_tensor(h); }
+static inline int32_t H(ft_tensor *t) { return ft_handle_of(t); }
+#else
 static inline ft_tensor *T(int32_t h) { return (ft_tensor *)(uintptr_t)(uint32_t)h; }
 static inline int32_t H(ft_tensor *t) { return (int32_t)(uintptr_t)t; }
+#endif
 
 static void write_meta(int j, const ft_tensor *t) {
   int32_t *m = g_scratch.meta + j * FT_API_META;
@@ -98,7 +105,7 @@ FT_EXPORT int ft_api_op(int op, int nin, int ni, int nf) {
     if (T(h)->refcount <= 0) return ft_error(FT_ERR_RUNTIME, "%s: argument %d has been disposed", ft_ops[op]->name, k);
     in[k] = T(h);
   }
-  ft_attrs at;
+  ft_attrs at = {0}; /* an op that reads past ni or nf reads zeros, not the stack */
   at.ni = ni;
   at.nf = nf;
   for (int k = 0; k < ni; k++) at.i[k] = g_scratch.i[k];
@@ -160,7 +167,7 @@ FT_EXPORT int ft_api_random(int kind, int dtype, int ndim) {
   FT_TRY(read_shape(ndim, shape));
   if ((unsigned)dtype >= FT_DTYPE_COUNT) return ft_error(FT_ERR_TYPE, "unknown dtype code %d", dtype);
   ft_tensor *t = NULL;
-  if (ft_vmap_random_level()) {
+  if (ft_vmap_random_level() || ft_trace_on) { /* func.compile records the draw (trace.c) */
     if (!ft_is_float((ft_dtype)dtype))
       return ft_error(FT_ERR_TYPE, "%s: expected a floating point dtype, got %s", kind ? "randn" : "rand",
                       ft_dtype_name((ft_dtype)dtype));
@@ -184,12 +191,13 @@ FT_EXPORT int ft_api_randint(double low, double high, int ndim) {
   int64_t shape[FT_MAX_DIMS];
   FT_TRY(read_shape(ndim, shape));
   ft_tensor *t = NULL;
-  if (ft_vmap_random_level() && high > low)
+  if ((ft_vmap_random_level() || ft_trace_on) && high > low)
     return finish_new(randint_dispatched((int64_t)low, (int64_t)high, shape, ndim, &t), t);
   return finish_new(ft_randint((int64_t)low, (int64_t)high, shape, ndim, &t), t);
 }
 /* A copy of the generator's state (free with ft_api_rng_free). */
 FT_EXPORT void *ft_api_rng_save(void) {
+  ft_trace_fail("the function saves and restores the random generator's state");
   void *p = malloc(FT_RNG_STATE_BYTES);
   if (p) ft_rng_get_state(p);
   return p;
@@ -217,7 +225,10 @@ FT_EXPORT int ft_api_eye(double n, double m, int dtype) {
   ft_tensor *t = NULL;
   return finish_new(ft_eye((int64_t)n, m < 0 ? -1 : (int64_t)m, (ft_dtype)dtype, &t), t);
 }
-FT_EXPORT void ft_api_seed(double seed) { ft_rng_seed((uint64_t)seed); }
+FT_EXPORT void ft_api_seed(double seed) {
+  ft_trace_fail("the function reseeds the random generator (manualSeed)");
+  ft_rng_seed((uint64_t)seed);
+}
 
 /* Address of a plain contiguous tensor's first element (0 otherwise). */
 FT_EXPORT void *ft_api_data_ptr(int32_t h) {
@@ -285,6 +296,7 @@ FT_EXPORT int ft_api_assign(int32_t dst, int32_t src) {
 
 FT_EXPORT int ft_api_requires_grad_(int32_t h, int flag) {
   FT_TRY(check_handle(h, "requiresGrad_"));
+  ft_trace_fail("the function calls requiresGrad_");
   return ft_requires_grad_(T(h), flag != 0);
 }
 /* bit 0: requires grad, bit 1: has a grad_fn, bit 2: leaf (at the innermost live grad level) */
@@ -312,6 +324,7 @@ static ft_tensor *grad_holder(int32_t h) {
 /* The accumulated .grad (new handle in out[0], 0 if none). */
 FT_EXPORT int ft_api_get_grad(int32_t h) {
   FT_TRY(check_handle(h, "grad"));
+  ft_trace_fail("the function reads a tensor's .grad");
   ft_tensor *t = grad_holder(h);
   g_scratch.out[0] = 0;
   if (t && t->grad) {
@@ -324,6 +337,7 @@ FT_EXPORT int ft_api_get_grad(int32_t h) {
 /* Sets .grad (g = 0 clears it). */
 FT_EXPORT int ft_api_set_grad(int32_t h, int32_t g) {
   FT_TRY(check_handle(h, "grad"));
+  ft_trace_fail("the function assigns a tensor's .grad");
   ft_tensor *t = grad_holder(h);
   if (!t) {
     if (!g) return FT_OK;
@@ -332,6 +346,8 @@ FT_EXPORT int ft_api_set_grad(int32_t h, int32_t g) {
   if (g) {
     FT_TRY(check_handle(g, "grad value"));
     ft_tensor *gv = T(g);
+    /* PyTorch's check; without it t would own itself and never be freed */
+    if (gv == T(h) || gv == t) return ft_error(FT_ERR_RUNTIME, "can't assign Variable as its own grad");
     bool same = gv->ndim == t->ndim && gv->dtype == t->dtype;
     for (int k = 0; same && k < t->ndim; k++) same = gv->shape[k] == t->shape[k];
     if (!same) {
@@ -357,6 +373,7 @@ FT_EXPORT int ft_api_backward(int n, int retain_graph, int create_graph) {
     if (g) FT_TRY(check_handle(g, "backward gradient"));
     grads[k] = g ? T(g) : NULL;
   }
+  ft_trace_fail("the function calls backward() (eager autograd): use func.grad inside compile");
   return ft_backward(FT_EAGER_LEVEL, n, roots, grads, retain_graph != 0, create_graph != 0);
 }
 
@@ -405,6 +422,7 @@ FT_EXPORT int ft_api_backward_level(int level, int n, int retain_graph, int crea
     if (g) FT_TRY(check_handle(g, "backward cotangent"));
     grads[k] = g ? T(g) : NULL;
   }
+  if (level < ft_trace_boundary) ft_trace_fail("the function runs the reverse pass of a transform it was called under");
   return ft_backward(level, n, roots, grads, retain_graph != 0, create_graph != 0);
 }
 /* The gradient accumulated in a leaf of `level` (new handle, 0 if none). */
@@ -658,3 +676,165 @@ FT_EXPORT int ft_api_func_propagate(int level, int32_t w, int32_t x) {
   FT_TRY(check_handle(x, "functionalize input"));
   return ft_func_propagate(level, T(w), T(x));
 }
+
+/* ---- threads (NOTE: [threads] in src/threads.c) ---------------------------- */
+#include "../threads.h"
+
+/* Bytes a worker's thread block reserves for Emscripten's pthread struct
+ * (about 200 bytes in 3.1.6); it only ever holds the worker's identity. */
+#define FT_API_THREAD_TB 1024
+
+/* Allocates a worker's zeroed thread block followed by its stack, on the
+ * main thread (workers must not allocate). The block lives as long as the
+ * instance: workers never exit. Returns 0 when out of memory. */
+FT_EXPORT int32_t ft_api_thread_block(int32_t stack_bytes) {
+  if (stack_bytes < 16384) return 0;
+  void *p = calloc(1, (size_t)FT_API_THREAD_TB + (size_t)stack_bytes);
+  return (int32_t)(uintptr_t)p;
+}
+FT_EXPORT int ft_api_thread_block_header(void) { return FT_API_THREAD_TB; }
+FT_EXPORT void ft_api_thread_attach(void) { ft_thread_attach(); }
+/* A worker's body; returns only on builds without threads. */
+FT_EXPORT void ft_api_thread_worker(int id) {
+#if defined(__wasm_atomics__) || !defined(__EMSCRIPTEN__)
+  ft_thread_worker_main(id);
+#else
+  (void)id;
+#endif
+}
+FT_EXPORT int ft_api_set_num_threads(int n) { return ft_threads_set(n); }
+FT_EXPORT int ft_api_get_num_threads(void) { return ft_threads_count(); }
+FT_EXPORT int ft_api_threads_available(void) { return ft_threads_available(); }
+
+/* ---- compile (js/func/compile.js; NOTE: [tracing] in src/interp/trace.c) --- */
+
+/* Programs are named by small ids; each has two int32 handle arrays that
+ * JavaScript reads and writes in place: inputs before a run, outputs after. */
+typedef struct ft_api_prog {
+  ft_program *p;
+  int32_t *hin, *hout;
+} ft_api_prog;
+
+static ft_api_prog *g_progs;
+static int32_t g_nprogs;
+
+static ft_api_prog *prog_of(int id) { return id > 0 && id <= g_nprogs && g_progs[id - 1].p ? &g_progs[id - 1] : NULL; }
+
+/* Opens a trace of one call (the level stack's next id is its boundary). */
+FT_EXPORT int ft_api_trace_begin(void) { return ft_trace_begin(); }
+/* Registers h as the program's next input; its index in out[0]. */
+FT_EXPORT int ft_api_trace_input(int32_t h) {
+  FT_TRY(check_handle(h, "compile input"));
+  int32_t k;
+  FT_TRY(ft_trace_input(T(h), &k));
+  g_scratch.out[0] = k;
+  return FT_OK;
+}
+/* The slot of h if its value depends on the inputs (a read JavaScript must account for), else -1. */
+FT_EXPORT int ft_api_trace_read(int32_t h) { return h && T(h)->refcount > 0 ? ft_trace_read(T(h)) : -1; }
+/* Appends output h; its index in out[0]. */
+FT_EXPORT int ft_api_trace_output(int32_t h) {
+  FT_TRY(check_handle(h, "compile output"));
+  int32_t k;
+  FT_TRY(ft_trace_output(T(h), &k));
+  g_scratch.out[0] = k;
+  return FT_OK;
+}
+/* Appends the value of slot s (read during the trace) as an output; its index in out[0]. */
+FT_EXPORT int ft_api_trace_output_slot(int s) {
+  int32_t k;
+  FT_TRY(ft_trace_output_slot(s, &k));
+  g_scratch.out[0] = k;
+  return FT_OK;
+}
+/* Why the trace cannot become a program ("" if it can). */
+FT_EXPORT const char *ft_api_trace_failure(void) {
+  const char *f = ft_trace_failure();
+  return f ? f : "";
+}
+/* Closes the trace; with keep, the new program's id in out[0]. */
+FT_EXPORT int ft_api_trace_end(int keep) {
+  ft_program *p = NULL;
+  FT_TRY(ft_trace_end(keep != 0, &p));
+  g_scratch.out[0] = 0;
+  if (!p) return FT_OK;
+  int32_t id = 0;
+  for (int32_t k = 0; k < g_nprogs && !id; k++)
+    if (!g_progs[k].p) id = k + 1;
+  if (!id) {
+    ft_api_prog *np = realloc(g_progs, sizeof *np * (size_t)(g_nprogs + 1));
+    if (!np) { ft_program_free(p); return ft_error(FT_ERR_OOM, "out of memory keeping a compiled program"); }
+    g_progs = np;
+    id = ++g_nprogs;
+  }
+  ft_api_prog *e = &g_progs[id - 1];
+  e->hin = calloc((size_t)ft_program_info(p, 0) + 1, sizeof(int32_t));
+  e->hout = calloc((size_t)ft_program_info(p, 1) + 1, sizeof(int32_t));
+  if (!e->hin || !e->hout) {
+    free(e->hin); free(e->hout);
+    e->p = NULL;
+    ft_program_free(p);
+    return ft_error(FT_ERR_OOM, "out of memory keeping a compiled program");
+  }
+  e->p = p;
+  g_scratch.out[0] = id;
+  return FT_OK;
+}
+FT_EXPORT int ft_api_trace_active(void) { return ft_trace_on; }
+/* A hash of where in[0..n) sit on the level stack, chained from seed. */
+FT_EXPORT int ft_api_trace_levels(int n, int seed) {
+  if (n < 0 || n > FT_API_MAX_IN) return 0;
+  ft_tensor *ts[n > 0 ? n : 1];
+  for (int k = 0; k < n; k++) {
+    int32_t h = g_scratch.in[k];
+    if (!h || T(h)->refcount <= 0) return 0;
+    ts[k] = T(h);
+  }
+  return (int)ft_trace_level_sig(ts, n, (uint32_t)seed);
+}
+/* The program's input and output handle arrays (int32 each). */
+FT_EXPORT int32_t *ft_api_prog_inputs(int id) { ft_api_prog *e = prog_of(id); return e ? e->hin : NULL; }
+FT_EXPORT int32_t *ft_api_prog_outputs(int id) { ft_api_prog *e = prog_of(id); return e ? e->hout : NULL; }
+/* ft_program_info's counts (inputs, outputs, instructions, constants, slots, dead; 6: stale). */
+FT_EXPORT int ft_api_prog_info(int id, int which) { ft_api_prog *e = prog_of(id); return e ? ft_program_info(e->p, which) : -1; }
+/* Replays program id on the handles in its input array; new handles in its output array. */
+FT_EXPORT int ft_api_prog_run(int id) {
+  ft_api_prog *e = prog_of(id);
+  if (!e) return ft_error(FT_ERR_RUNTIME, "compile: this compiled program has been freed");
+  ft_tensor **in = ft_program_inputs(e->p), **out = ft_program_outputs(e->p);
+  int32_t ni = ft_program_info(e->p, 0), no = ft_program_info(e->p, 1);
+  for (int32_t k = 0; k < ni; k++) in[k] = e->hin[k] ? T(e->hin[k]) : NULL;
+  FT_TRY(ft_program_run(e->p));
+  for (int32_t j = 0; j < no; j++) e->hout[j] = H(out[j]);
+  return FT_OK;
+}
+/* Frees program id and the constants it holds. */
+FT_EXPORT void ft_api_prog_free(int id) {
+  ft_api_prog *e = prog_of(id);
+  if (!e) return;
+  ft_program_free(e->p);
+  free(e->hin);
+  free(e->hout);
+  e->p = NULL;
+}
+
+/* ---- safetensors (js/safetensors.js, src/io/safetensors.c) ------------------ */
+
+#include "../io/safetensors.h"
+
+/* Parses and validates a safetensors header. bytes[0..avail) are the file's
+ * first bytes (8 + its header length, or all of a shorter file); file_len
+ * is the whole file's size; fname: 0 "load", 1 "metadata" (for messages).
+ * The table's address goes in f[0] of the scratch block (a double holds any
+ * address exactly, wasm32's and x86-64's alike); free it with
+ * ft_api_st_free. */
+FT_EXPORT int ft_api_st_parse(const uint8_t *bytes, double avail, double file_len, int fname) {
+  const char *name = fname ? "metadata" : "load";
+  if (!(avail >= 0 && file_len >= 0 && avail <= file_len && file_len <= 9007199254740991.0) || (avail && !bytes))
+    return ft_error(FT_ERR_VALUE, "safetensors.%s: bad buffer arguments", name);
+  ft_st_table *t = NULL;
+  FT_TRY(ft_st_parse(bytes, (size_t)avail, (uint64_t)file_len, name, &t));
+  g_scratch.f[0] = (double)(uintptr_t)t;
+  return FT_OK;
+}
+FT_EXPORT void ft_api_st_free(void *table) { ft_st_free(table); }

@@ -182,7 +182,17 @@ ft_status ft_backward(int32_t level, int nroots, ft_tensor *const *roots, ft_ten
   /* seed */
   for (int r = 0; r < nroots && !st; r++) {
     ft_tensor *p = peeled[r], *g;
-    if (grads && grads[r]) { g = grads[r]; ft_retain(g); }
+    if (grads && grads[r]) {
+      /* Without create_graph the seed is a value one level down, as PyTorch
+       * detaches it; kept as given, x.backward(x) would store x as its own
+       * grad, a cycle that nothing can break. */
+      g = !create_graph && grads[r]->level == level ? grads[r]->inner : grads[r];
+      if (g == p) { /* x.backward(x, createGraph): a copy, as PyTorch's AccumulateGrad makes */
+        if ((st = ft_clone(g, &g))) break;
+      } else {
+        ft_retain(g);
+      }
+    }
     else { st = ft_ones(p->shape, p->ndim, p->dtype, &g); if (st) break; }
     if (p->node) st = accumulate(&p->node->gacc[p->out_idx], g);
     else st = accumulate(&p->grad, g);

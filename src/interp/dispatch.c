@@ -2,6 +2,7 @@
  * hands the call to that level's interpreter, which unwraps its layer,
  * dispatches again below, and wraps the result (DESIGN.md). */
 #include "../core.h"
+#include "trace.h"
 
 ft_status ft_jvp_interpret(ft_level *lv, ft_op op, int nin, ft_tensor *const *in, const ft_attrs *at,
                            ft_tensor **out);
@@ -42,6 +43,13 @@ ft_status ft_dispatch(ft_op op, int nin, ft_tensor *const *in, const ft_attrs *a
     int32_t v = ft_vmap_random_level();
     if (v > top) top = v;
   }
+  /* func.compile records the op here, where it leaves the trace's levels (NOTE: [tracing] in trace.c) */
+  if (ft_trace_recording && top < ft_trace_boundary) return ft_trace_record(op, top, nin, in, at, out);
+  return ft_dispatch_at(op, top, nin, in, at, out);
+}
+
+ft_status ft_dispatch_at(ft_op op, int32_t top, int nin, ft_tensor *const *in, const ft_attrs *at, ft_tensor **out) {
+  const ft_op_def *d = ft_ops[op];
   if (top == 0) return base_eval(d, nin, in, at, out);
   ft_level *lv = ft_level_get(top);
   switch (lv->kind) {

@@ -10,6 +10,7 @@
  * as PyTorch does for values modified in place. */
 #include "../core.h"
 #include "../ops/ops.h"
+#include "trace.h"
 
 static bool is_float(ft_dtype dt) { return dt == FT_F32 || dt == FT_F64; }
 
@@ -216,6 +217,64 @@ ft_status ft_jvp_assign_(ft_level *lv, ft_tensor *dst, ft_tensor *src);
 ft_status ft_vmap_assign_(ft_level *lv, ft_tensor *dst, ft_tensor *src);
 ft_status ft_func_assign_(ft_level *lv, ft_tensor *dst, ft_tensor *src);
 
+/* Whether dp sits under v's wrappers (v itself excluded). */
+static bool wraps(const ft_tensor *v, const ft_tensor *dp) {
+  for (; v && v->level > 0; v = v->inner)
+    if (v->inner == dp) return true;
+  return false;
+}
+
+/* Writing a tracked value into dp gives dp the history of that value. If
+ * the graph behind it holds dp, dp would own itself: a cycle that is never
+ * freed (NOTE: [saved values]). Walks the nodes reachable from `from`
+ * (iteratively: graphs are as deep as programs are long).
+ * fix == false: *why becomes CAPTURED if a leaf of the graph, or a saved
+ * value, wraps dp (dp is a transform's input seen from outside the
+ * transform: functorch's captured tensor), OWN_LEAF if dp itself is a leaf
+ * of the graph (it required grad when the graph was built); both are
+ * refused.
+ * fix == true (after grad_assign wrapped a plain dp in place): saved values
+ * that are dp itself (y.mul_(x): the product saved y) are pointed at dp's
+ * old contents, dp->inner, which is what they saved; the in-place write
+ * bumped the storage version, so their backward still reports the
+ * modification, as PyTorch's does. */
+enum { CAPTURED = 1, OWN_LEAF = 2 };
+static ft_status walk_graph(ft_node *from, ft_tensor *dp, bool fix, int *why) {
+  g_tape.generation += 2;
+  uint32_t gen = g_tape.generation;
+  ft_node **stack = NULL;
+  int n = 0, cap = 0;
+  from->mark = gen;
+  for (ft_node *m = from; m; m = n ? stack[--n] : NULL) {
+    for (int i = 0; i < m->nin + m->nout; i++) {
+      ft_tensor **v = i < m->nin ? &m->saved_in[i] : &m->saved_out[i - m->nin];
+      if (fix && *v == dp) { ft_retain(dp->inner); *v = dp->inner; ft_release(dp); }
+      if (!fix && (wraps(*v, dp) || (i < m->nin && wraps(m->edges[i].leaf, dp)))) *why |= CAPTURED;
+      if (!fix && i < m->nin && m->edges[i].leaf == dp) *why |= OWN_LEAF;
+    }
+    for (int i = 0; i < m->nin; i++) {
+      ft_node *c = m->edges[i].node;
+      if (!c || c->mark == gen) continue;
+      c->mark = gen;
+      if (n == cap) {
+        int nc = cap ? 2 * cap : 64;
+        ft_node **ns = ft_pool_alloc(sizeof(ft_node *) * (size_t)nc);
+        if (!ns) {
+          ft_pool_free(stack, sizeof(ft_node *) * (size_t)cap);
+          return ft_error(FT_ERR_OOM, "out of memory in an in-place operation");
+        }
+        if (n) memcpy(ns, stack, sizeof(ft_node *) * (size_t)n);
+        ft_pool_free(stack, sizeof(ft_node *) * (size_t)cap);
+        stack = ns;
+        cap = nc;
+      }
+      stack[n++] = c;
+    }
+  }
+  ft_pool_free(stack, sizeof(ft_node *) * (size_t)cap);
+  return FT_OK;
+}
+
 static ft_status grad_assign(ft_level *lv, ft_tensor *dst, ft_tensor *src) {
   int32_t L = lv->id;
   ft_tensor *dp = ft_peel(dst, L), *sp = ft_peel(src, L);
@@ -227,11 +286,36 @@ static ft_status grad_assign(ft_level *lv, ft_tensor *dst, ft_tensor *src) {
                     "an in-place operation on a view of a tensor that requires grad is not supported yet: its base's "
                     "gradient would be wrong. Clone the view first, or write the base out of place "
                     "(e.g. with sliceScatter).");
-  if (dp->level != L) {
-    if (!src_tracked) return ft_assign_(dp, sp->level == L ? sp->inner : sp);
-    FT_TRY(ft_wrap_in_place(dp, L));
+  if (src_tracked && !sp->node) {
+    /* a leaf's value: dst's history needs a node leading to it (PyTorch's
+     * CopyBackwards), or its gradient would be lost */
+    ft_tensor *c;
+    FT_TRY(ft_clone(sp, &c));
+    ft_status st = grad_assign(lv, dst, c);
+    ft_release(c);
+    return st;
   }
+  bool rewrap = dp->level != L;
+  if (rewrap && !src_tracked) return ft_assign_(dp, sp->level == L ? sp->inner : sp);
+  /* only a plain dp, or an untracked leaf, can be held by src's graph (a
+   * tracked dp was refused above or has a node of its own) */
+  if (src_tracked && (rewrap || (!dp->node && !dp->requires_grad))) {
+    int why = 0;
+    FT_TRY(walk_graph(sp->node, dp, false, &why));
+    if (why & CAPTURED)
+      return ft_error(FT_ERR_RUNTIME,
+                      "During a grad (vjp, jvp, grad, etc) transform, the function provided attempted to call in-place "
+                      "operation (copy_) that would mutate a captured Tensor. This is not supported; please rewrite "
+                      "the function being transformed to explicitly accept the mutated Tensor(s) as inputs.");
+    if (why & OWN_LEAF)
+      return ft_error(FT_ERR_RUNTIME,
+                      "an in-place operation would make this tensor part of its own history: it is a leaf of the graph "
+                      "that computed the value written into it (it required grad when that graph was built). Write "
+                      "into a clone of it instead.");
+  }
+  if (rewrap) FT_TRY(ft_wrap_in_place(dp, L));
   FT_TRY(ft_assign_(dp->inner, sp->level == L ? sp->inner : sp));
+  if (rewrap) FT_TRY(walk_graph(sp->node, dp, true, NULL));
   ft_node *old = dp->node;
   if (src_tracked && sp->node) {
     dp->node = sp->node;
@@ -247,6 +331,11 @@ static ft_status grad_assign(ft_level *lv, ft_tensor *dst, ft_tensor *src) {
 }
 
 ft_status ft_assign_(ft_tensor *dst, ft_tensor *src) {
+  if (ft_trace_recording) return ft_trace_assign(dst, src); /* func.compile (trace.c) */
+  return ft_assign_impl(dst, src);
+}
+
+ft_status ft_assign_impl(ft_tensor *dst, ft_tensor *src) {
   int32_t top = ft_top_level(dst), ts = ft_top_level(src);
   if (ts > top) top = ts;
   if (top == 0) return assign_base(ft_base_value(dst), ft_base_value(src));

@@ -1,5 +1,6 @@
 /* Elementwise binary ops and where (see elementwise_unary.c for the design). */
 #include "elementwise_impl.h"
+#include "threads.h"
 
 /* ======================================================================== */
 /* Binary                                                                    */
@@ -187,10 +188,9 @@ static void bin_rows(const void *vctx, int64_t rows, int64_t n, char *const *p, 
   }
 }
 
-void ft_k_binary(ft_binary_kind k, ft_dtype dt, int ndim, const int64_t *shape,
-                 const void *a, const int64_t *as, const void *b, const int64_t *bs,
-                 void *o, const int64_t *os) {
-  if ((unsigned)k >= FT_BIN_COUNT || (unsigned)dt >= FT_DTYPE_COUNT) return;
+static void binary_serial(ft_binary_kind k, ft_dtype dt, int ndim, const int64_t *shape,
+                          const void *a, const int64_t *as, const void *b, const int64_t *bs,
+                          void *o, const int64_t *os) {
   ft__it it;
   const int64_t *st[3] = {os, as, bs};
   if (!it_init(&it, 3, ndim, shape, st)) return;
@@ -199,6 +199,52 @@ void ft_k_binary(ft_binary_kind k, ft_dtype dt, int ndim, const int64_t *shape,
   size_t esz[3] = {s_is_cmp(k) ? 1 : e, e, e};
   bin_ctx c = {k, dt};
   it_run2(&it, base, esz, bin_inner, bin_rows, &c);
+}
+
+/* Large outputs are split along dim 0 over the thread pool: slabs are
+ * independent, so the bits do not depend on the split. It pays for the
+ * big broadcasts (vmap's per-sample outer products write tens of MB),
+ * not below a few hundred thousand elements. */
+#define FT_EW_PARALLEL_MIN (1 << 18)
+
+typedef struct bin_job {
+  ft_binary_kind k;
+  ft_dtype dt;
+  int ndim;
+  const int64_t *shape, *as, *bs, *os;
+  const char *a, *b;
+  char *o;
+  int64_t step;
+} bin_job;
+
+static void binary_task(void *p, int task, int thread) {
+  (void)thread;
+  const bin_job *j = p;
+  const int64_t lo = task * j->step, hi = lo + j->step < j->shape[0] ? lo + j->step : j->shape[0];
+  if (lo >= hi) return;
+  int64_t sub[FT_MAX_DIMS];
+  memcpy(sub, j->shape, sizeof(int64_t) * (size_t)j->ndim);
+  sub[0] = hi - lo;
+  const size_t e = ft__esize(j->dt), oe = s_is_cmp(j->k) ? 1 : e;
+  binary_serial(j->k, j->dt, j->ndim, sub, j->a + lo * j->as[0] * (int64_t)e, j->as, j->b + lo * j->bs[0] * (int64_t)e,
+                j->bs, j->o + lo * j->os[0] * (int64_t)oe, j->os);
+}
+
+void ft_k_binary(ft_binary_kind k, ft_dtype dt, int ndim, const int64_t *shape,
+                 const void *a, const int64_t *as, const void *b, const int64_t *bs,
+                 void *o, const int64_t *os) {
+  if ((unsigned)k >= FT_BIN_COUNT || (unsigned)dt >= FT_DTYPE_COUNT) return;
+  if (ndim >= 1 && ndim <= FT_MAX_DIMS && ft_threads_can_split()) {
+    const int nt = ft_threads_count();
+    int64_t n = 1;
+    for (int d = 0; d < ndim; d++) n *= shape[d];
+    if (n >= FT_EW_PARALLEL_MIN && shape[0] >= nt) {
+      bin_job j = {k, dt, ndim, shape, as, bs, os, a, b, o, (shape[0] + nt - 1) / nt};
+      ft_parallel_for(nt, binary_task, &j);
+      return;
+    }
+  }
+  binary_serial(k, dt, ndim, shape, a, as, b, bs, o, os);
 }
 
 /* ======================================================================== */

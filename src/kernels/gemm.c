@@ -31,17 +31,18 @@
  *
  * F64 uses the same driver with a 4 x 4 v2d micro-kernel and scalar packing.
  *
- * Scratch: static packing buffers sized by the blocking (kernels.h: the
- * kernel's own pool). They are not thread-safe; the threaded version will
- * make them per-thread and split the jc (column block) range, which is why
- * the driver takes a column range [n0, n1).
+ * Scratch: packing buffers sized by the blocking (kernels.h: the kernel's
+ * own pool), one pair per thread. Large products are split over the thread
+ * pool (threads.h) by column range [n0, n1), or by rows when N is narrow.
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels.h"
 #include "simd.h"
+#include "threads.h"
 
 #if defined(__GNUC__) || defined(__clang__)
 #define FT_ALWAYS_INLINE static inline __attribute__((always_inline))
@@ -113,6 +114,105 @@ static idx balanced_block(idx n, idx max, idx mult) {
   idx b = (n + nb - 1) / nb;
   b = (b + mult - 1) / mult * mult;
   return b < max ? b : max;
+}
+
+/* ---- threads ------------------------------------------------------------------ */
+
+/* Column blocks (or row blocks) of C are independent and every element is
+ * summed in the same order whatever the split (the K blocking depends on K
+ * alone), so results are bit-identical for any thread count. Each thread
+ * packs into its own buffers: thread 0 uses the static ones, others get
+ * theirs from the heap on the first threaded GEMM, allocated here on the
+ * calling thread because tasks must not allocate (threads.h). */
+
+/* Below this many multiply-adds a split costs more than it saves (a job's
+ * publish and join is a few microseconds; 2^20 FMAs take ~20 us). */
+#ifndef FT_GEMM_PARALLEL_MIN
+#define FT_GEMM_PARALLEL_MIN (1 << 20)
+#endif
+
+static void *g_thread_pack[FT_MAX_THREADS]; /* [t]: PACK_A_BYTES + PACK_B_BYTES, t >= 1 */
+
+static int thread_buffers(int nthreads) {
+  for (int t = 1; t < nthreads; t++) {
+    if (!g_thread_pack[t]) g_thread_pack[t] = aligned_alloc(64, PACK_A_BYTES + PACK_B_BYTES);
+    if (!g_thread_pack[t]) return 0;
+  }
+  return 1;
+}
+
+typedef struct gemm_job {
+  ft_dtype dt;
+  idx M, N, K;
+  const void *A, *B;
+  void *C;
+  idx rsa, csa, rsb, csb, rsc;
+  int accumulate, by_rows;
+  idx step; /* columns (or rows) per task */
+} gemm_job;
+
+static void gemm_f32_cols(idx M, idx n0, idx n1, idx K, const float *A, idx rsa, idx csa,
+                          const float *B, idx rsb, idx csb, float *C, idx rsc, int accumulate,
+                          float *pa, float *pb);
+static void gemm_f64_cols(idx M, idx n0, idx n1, idx K, const double *A, idx rsa, idx csa,
+                          const double *B, idx rsb, idx csb, double *C, idx rsc, int accumulate,
+                          double *pa, double *pb);
+
+/* Thread t's packing buffers (thread_buffers must have run for t > 0). */
+static void pack_buffers(int thread, char **pa, char **pb) {
+  *pa = thread ? (char *)g_thread_pack[thread] : (char *)&g_pack_a;
+  *pb = thread ? *pa + PACK_A_BYTES : (char *)&g_pack_b;
+}
+
+int ft_k_gemm_reserve(int nthreads) {
+  return nthreads <= FT_MAX_THREADS && thread_buffers(nthreads);
+}
+
+static void gemm_task(void *p, int task, int thread) {
+  const gemm_job *j = p;
+  char *pa, *pb;
+  pack_buffers(thread, &pa, &pb);
+  const idx lo = task * j->step, extent = j->by_rows ? j->M : j->N;
+  const idx hi = imin(extent, lo + j->step);
+  if (lo >= hi) return;
+  const size_t es = j->dt == FT_F64 ? 8 : 4;
+  /* A row block is a smaller GEMM on row-offset views of A and C. */
+  const char *A = (const char *)j->A + (j->by_rows ? (size_t)(lo * j->rsa) * es : 0);
+  char *C = (char *)j->C + (j->by_rows ? (size_t)(lo * j->rsc) * es : 0);
+  const idx M = j->by_rows ? hi - lo : j->M;
+  const idx n0 = j->by_rows ? 0 : lo, n1 = j->by_rows ? j->N : hi;
+  if (j->dt == FT_F64)
+    gemm_f64_cols(M, n0, n1, j->K, (const double *)A, j->rsa, j->csa, j->B, j->rsb, j->csb,
+                  (double *)C, j->rsc, j->accumulate, (double *)pa, (double *)pb);
+  else
+    gemm_f32_cols(M, n0, n1, j->K, (const float *)A, j->rsa, j->csa, j->B, j->rsb, j->csb,
+                  (float *)C, j->rsc, j->accumulate, (float *)pa, (float *)pb);
+}
+
+/* Runs a packed-path GEMM over the thread pool; returns 0 (and does
+ * nothing) when it is too small to split or there is one thread. */
+static int gemm_parallel(ft_dtype dt, idx M, idx N, idx K, const void *A, idx rsa, idx csa,
+                         const void *B, idx rsb, idx csb, void *C, idx rsc, int accumulate) {
+  if (!ft_threads_can_split() || (int64_t)M * N * K < FT_GEMM_PARALLEL_MIN) return 0;
+  const int nt = ft_threads_count();
+  const idx nr = dt == FT_F64 ? F64_NR : F32_NR, mr = dt == FT_F64 ? F64_MR : F32_MR;
+  gemm_job j = {dt, M, N, K, A, B, C, rsa, csa, rsb, csb, rsc, accumulate, 0, 0};
+  /* Prefer columns: each task then packs only its share of B. Rows when N
+   * is too narrow to give every thread whole register tiles. */
+  if (N >= 2 * nr * nt) {
+    j.step = (N + nt - 1) / nt;
+    j.step = (j.step + nr - 1) / nr * nr;
+  } else if (M >= 2 * mr * nt) {
+    j.by_rows = 1;
+    j.step = (M + nt - 1) / nt;
+    j.step = (j.step + mr - 1) / mr * mr;
+  } else {
+    return 0;
+  }
+  if (!thread_buffers(nt)) return 0; /* out of memory: run single-threaded */
+  const idx extent = j.by_rows ? M : N;
+  ft_parallel_for((int)((extent + j.step - 1) / j.step), gemm_task, &j);
+  return 1;
 }
 
 /* ======================================================================
@@ -320,8 +420,8 @@ FT_NOINLINE void ukr_f32_direct(idx kc, const float *restrict a, idx ars, idx ac
  * this is the unit a threaded version hands to each worker (with its own
  * packing buffers). */
 static void gemm_f32_cols(idx M, idx n0, idx n1, idx K, const float *A, idx rsa, idx csa,
-                          const float *B, idx rsb, idx csb, float *C, idx rsc, int accumulate) {
-  float *pa = g_pack_a.f, *pb = g_pack_b.f;
+                          const float *B, idx rsb, idx csb, float *C, idx rsc, int accumulate,
+                          float *pa, float *pb) {
   const idx kcb = balanced_block(K, F32_KC, 4);
   const idx mcb = balanced_block(M, F32_MC, F32_MR);
   for (idx jc = n0; jc < n1; jc += F32_NC) {
@@ -350,13 +450,13 @@ static void gemm_f32_cols(idx M, idx n0, idx n1, idx K, const float *A, idx rsa,
 /* Small problems (K <= KC, N*K fits the B buffer): no A packing; B read in
  * place when its rows are contiguous, except the last partial panel. */
 static void gemm_f32_small(idx M, idx N, idx K, const float *A, idx rsa, idx csa,
-                           const float *B, idx rsb, idx csb, float *C, idx rsc, int accumulate) {
-  float *pb = g_pack_b.f;
+                           const float *B, idx rsb, idx csb, float *C, idx rsc, int accumulate,
+                           float *pa, float *pb) {
   const int direct_b = (csb == 1);
   if (!direct_b) pack_b_f32(K, N, B, rsb, csb, pb);
   /* Rows past the last whole MR group go through a zero-padded panel. */
   const idx m_full = M / F32_MR * F32_MR;
-  if (m_full < M) pack_a_f32(M - m_full, K, A + m_full * rsa, rsa, csa, g_pack_a.f);
+  if (m_full < M) pack_a_f32(M - m_full, K, A + m_full * rsa, rsa, csa, pa);
   for (idx j = 0; j < N; j += F32_NR) {
     const int nr = (int)imin(F32_NR, N - j);
     const float *bp;
@@ -377,7 +477,7 @@ static void gemm_f32_small(idx M, idx N, idx K, const float *A, idx rsa, idx csa
       if (mr == F32_MR)
         ukr_f32_direct(K, A + i * rsa, rsa, csa, bp, bs, C + i * rsc + j, rsc, mr, nr, accumulate);
       else
-        ukr_f32_direct(K, g_pack_a.f, 1, F32_MR, bp, bs, C + i * rsc + j, rsc, mr, nr, accumulate);
+        ukr_f32_direct(K, pa, 1, F32_MR, bp, bs, C + i * rsc + j, rsc, mr, nr, accumulate);
     }
   }
 }
@@ -471,7 +571,10 @@ static void gemv_f32(idx n, idx K, const float *x, const float *W, idx wk, idx w
 }
 
 static void gemm_f32(idx M, idx N, idx K, const float *A, idx rsa, idx csa, const float *B,
-                     idx rsb, idx csb, float *C, idx rsc, int accumulate) {
+                     idx rsb, idx csb, float *C, idx rsc, int accumulate, int thread) {
+  char *pac, *pbc;
+  pack_buffers(thread, &pac, &pbc);
+  float *pa = (float *)pac, *pb = (float *)pbc;
   if (M == 1 || N == 1) {
     /* GEMV. M == 1: y = C row, x = A row, W = B (k-stride rsb, n-stride csb).
      *       N == 1: y = C column, x = B column, W = A (k-stride csa, n-stride rsa).
@@ -486,8 +589,8 @@ static void gemm_f32(idx M, idx N, idx K, const float *A, idx rsa, idx csa, cons
       const idx kc = imin(chunk, K - k0);
       const float *xk = x + k0 * incx;
       if (incx != 1) {
-        for (idx k = 0; k < kc; k++) g_pack_a.f[k] = xk[k * incx];
-        xk = g_pack_a.f;
+        for (idx k = 0; k < kc; k++) pa[k] = xk[k * incx];
+        xk = pa;
       }
       gemv_f32(n, kc, xk, W + k0 * wk, wk, wn, C, incy, accumulate || k0 > 0);
     }
@@ -495,10 +598,11 @@ static void gemm_f32(idx M, idx N, idx K, const float *A, idx rsa, idx csa, cons
   }
   /* Small: one K block, and B (padded to whole panels) fits the B buffer. */
   if ((int64_t)M * N * K <= FT_GEMM_SMALL && K <= F32_KC && (int64_t)(N + F32_NR) * K <= PACK_B_BYTES / 4) {
-    gemm_f32_small(M, N, K, A, rsa, csa, B, rsb, csb, C, rsc, accumulate);
+    gemm_f32_small(M, N, K, A, rsa, csa, B, rsb, csb, C, rsc, accumulate, pa, pb);
     return;
   }
-  gemm_f32_cols(M, 0, N, K, A, rsa, csa, B, rsb, csb, C, rsc, accumulate);
+  if (thread == 0 && gemm_parallel(FT_F32, M, N, K, A, rsa, csa, B, rsb, csb, C, rsc, accumulate)) return;
+  gemm_f32_cols(M, 0, N, K, A, rsa, csa, B, rsb, csb, C, rsc, accumulate, pa, pb);
 }
 
 /* ======================================================================
@@ -574,8 +678,8 @@ FT_NOINLINE void ukr_f64_packed(idx kc, const double *restrict a, const double *
 }
 
 static void gemm_f64_cols(idx M, idx n0, idx n1, idx K, const double *A, idx rsa, idx csa,
-                          const double *B, idx rsb, idx csb, double *C, idx rsc, int accumulate) {
-  double *pa = g_pack_a.d, *pb = g_pack_b.d;
+                          const double *B, idx rsb, idx csb, double *C, idx rsc, int accumulate,
+                          double *pa, double *pb) {
   const idx kcb = balanced_block(K, F64_KC, 2);
   const idx mcb = balanced_block(M, F64_MC, F64_MR);
   for (idx jc = n0; jc < n1; jc += F64_NC) {
@@ -604,9 +708,9 @@ static void gemm_f64_cols(idx M, idx n0, idx n1, idx K, const double *A, idx rsa
  * entry point
  * ====================================================================== */
 
-void ft_k_gemm(ft_dtype dt, int64_t M64, int64_t N64, int64_t K64, const void *A, int64_t rsa,
-               int64_t csa, const void *B, int64_t rsb, int64_t csb, void *C, int64_t rsc,
-               int accumulate) {
+void ft_k_gemm_on(int thread, ft_dtype dt, int64_t M64, int64_t N64, int64_t K64, const void *A, int64_t rsa,
+                  int64_t csa, const void *B, int64_t rsb, int64_t csb, void *C, int64_t rsc,
+                  int accumulate) {
   const idx M = (idx)M64, N = (idx)N64, K = (idx)K64;
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
@@ -622,10 +726,20 @@ void ft_k_gemm(ft_dtype dt, int64_t M64, int64_t N64, int64_t K64, const void *A
     }
     return;
   }
-  if (dt == FT_F64)
+  if (dt == FT_F64) {
+    char *pa, *pb;
+    pack_buffers(thread, &pa, &pb);
+    if (thread == 0 && gemm_parallel(FT_F64, M, N, K, A, (idx)rsa, (idx)csa, B, (idx)rsb, (idx)csb, C, (idx)rsc,
+                      accumulate != 0))
+      return;
     gemm_f64_cols(M, 0, N, K, (const double *)A, (idx)rsa, (idx)csa, (const double *)B, (idx)rsb,
-                  (idx)csb, (double *)C, (idx)rsc, accumulate != 0);
-  else
+                  (idx)csb, (double *)C, (idx)rsc, accumulate != 0, (double *)pa, (double *)pb);
+  } else
     gemm_f32(M, N, K, (const float *)A, (idx)rsa, (idx)csa, (const float *)B, (idx)rsb, (idx)csb,
-             (float *)C, (idx)rsc, accumulate != 0);
+             (float *)C, (idx)rsc, accumulate != 0, thread);
+}
+
+void ft_k_gemm(ft_dtype dt, int64_t M, int64_t N, int64_t K, const void *A, int64_t rsa, int64_t csa,
+               const void *B, int64_t rsb, int64_t csb, void *C, int64_t rsc, int accumulate) {
+  ft_k_gemm_on(0, dt, M, N, K, A, rsa, csa, B, rsb, csb, C, rsc, accumulate);
 }

@@ -101,6 +101,19 @@ void ft_k_gemm(ft_dtype dt, int64_t M, int64_t N, int64_t K,
                const void *B, int64_t rsb, int64_t csb,
                void *C, int64_t rsc, int accumulate);
 
+/* The same, inside a task of a parallel-for running on `thread` (threads.h):
+ * packs into that thread's buffers and never splits further. thread 0 is
+ * ft_k_gemm itself, which splits large products over the pool. */
+void ft_k_gemm_on(int thread, ft_dtype dt, int64_t M, int64_t N, int64_t K,
+                  const void *A, int64_t rsa, int64_t csa,
+                  const void *B, int64_t rsb, int64_t csb,
+                  void *C, int64_t rsc, int accumulate);
+
+/* Makes sure threads [0, nthreads) have packing buffers, so tasks can call
+ * ft_k_gemm_on (they must not allocate). Call it before the parallel-for;
+ * returns 0 when out of memory (then run single-threaded). */
+int ft_k_gemm_reserve(int nthreads);
+
 /* Scratch memory for packing is taken from the kernel's own static
  * per-thread buffer sized for its blocking (no malloc in the hot path). */
 

@@ -11,6 +11,7 @@
  * im2col buffer comes from the size-class pool, so a training step reuses it.
  * The bias is fused: the output starts as the bias and the GEMM accumulates. */
 #include "ops_nn.h"
+#include "threads.h"
 
 typedef struct {
   ft_conv_params p;
@@ -111,6 +112,100 @@ static ft_status scratch(size_t nbytes, void **p) {
   return FT_OK;
 }
 
+/* ---- threads: images in parallel ------------------------------------------------ */
+
+/* A convolution whose per-image GEMM is too small for the GEMM's own split
+ * (threads.h) runs its images in parallel instead, each thread with its own
+ * im2col buffer and packing buffers. Images write disjoint outputs, so the
+ * bits do not depend on the split. (CONV2D_GRAD_WEIGHT sums over images, so
+ * it stays a serial loop of GEMMs that split themselves when large.) */
+#define FT_CONV_IMAGE_SPLIT_MAX (1 << 20) /* multiply-adds of one image's GEMMs */
+
+/* One image's work: forward (col2im == false) or grad-input (true). */
+typedef struct conv_images {
+  bool grad_input, direct;
+  ft_dtype dt;
+  size_t es;
+  const ft_conv_geom *g;
+  int64_t G, Og, Cg, C, O, P, Kc, HW;
+  const char *src, *wp; /* x (forward) or the gradient (grad-input); the weight */
+  img si;
+  char *op;
+  int has_bias;
+  int64_t step;
+  void *cols[FT_MAX_THREADS];
+} conv_images;
+
+static void conv_run_images(const conv_images *j, int64_t n0, int64_t n1, int thread) {
+  const size_t es = j->es;
+  void *col = j->cols[thread];
+  int64_t xs[3] = {j->si.sc, j->si.sh, j->si.sw};
+  for (int64_t n = n0; n < n1; n++)
+    for (int64_t k = 0; k < j->G; k++) {
+      if (!j->grad_input) {
+        const char *xg = j->src + (ptrdiff_t)(n * j->si.sn + k * j->Cg * j->si.sc) * (ptrdiff_t)es;
+        const void *B = xg;
+        int64_t rsb = j->si.sc;
+        if (!j->direct) {
+          ft_k_im2col(j->dt, j->g, xg, xs, col);
+          B = col;
+          rsb = j->P;
+        }
+        ft_k_gemm_on(thread, j->dt, j->Og, j->P, j->Kc, j->wp + (size_t)(k * j->Og * j->Kc) * es, j->Kc, 1, B, rsb, 1,
+                     j->op + (size_t)((n * j->O + k * j->Og) * j->P) * es, j->P, j->has_bias);
+      } else {
+        const char *A = j->wp + (size_t)(k * j->Og * j->Kc) * es;
+        const char *B = j->src + (ptrdiff_t)(n * j->si.sn + k * j->Og * j->si.sc) * (ptrdiff_t)es;
+        char *dst = j->op + (size_t)((n * j->C + k * j->Cg) * j->HW) * es;
+        if (j->direct) {
+          ft_k_gemm_on(thread, j->dt, j->Kc, j->P, j->Og, A, 1, j->Kc, B, j->si.sc, 1, dst, j->HW, 0);
+        } else {
+          ft_k_gemm_on(thread, j->dt, j->Kc, j->P, j->Og, A, 1, j->Kc, B, j->si.sc, 1, col, j->P, 0);
+          ft_k_col2im(j->dt, j->g, col, dst);
+        }
+      }
+    }
+}
+
+static void conv_images_task(void *p, int task, int thread) {
+  const conv_images *j = p;
+  const int64_t lo = task * j->step, hi = lo + j->step < j->si.N ? lo + j->step : j->si.N;
+  if (lo < hi) conv_run_images(j, lo, hi, thread);
+}
+
+/* Runs every image, in parallel when that pays; im2col buffers come from
+ * the pool (one per thread used) and go back before returning. */
+static ft_status conv_images_run(conv_images *j) {
+  const size_t col_bytes = (size_t)(j->Kc * j->P) * j->es;
+  int nt = 1;
+  if (ft_threads_can_split() && j->si.N >= 2 && j->G * j->Og * j->P * j->Kc < FT_CONV_IMAGE_SPLIT_MAX) {
+    nt = ft_threads_count() < j->si.N ? ft_threads_count() : (int)j->si.N;
+    if (!ft_k_gemm_reserve(nt)) nt = 1;
+  }
+  ft_status st = FT_OK;
+  int have = 0;
+  for (; !j->direct && have < nt; have++) {
+    j->cols[have] = ft_pool_alloc(col_bytes ? col_bytes : 1);
+    if (!j->cols[have]) {
+      if (have == 0) {
+        st = ft_error(FT_ERR_OOM, "out of memory allocating %zu bytes of convolution scratch", col_bytes);
+        goto done;
+      }
+      break; /* fewer threads, then */
+    }
+  }
+  if (!j->direct) nt = have;
+  if (nt > 1) {
+    j->step = (j->si.N + nt - 1) / nt;
+    ft_parallel_for(nt, conv_images_task, j);
+  } else {
+    conv_run_images(j, 0, j->si.N, 0);
+  }
+done:
+  for (int t = 0; t < have; t++) ft_pool_free(j->cols[t], col_bytes ? col_bytes : 1);
+  return st;
+}
+
 /* ---- CONV2D ------------------------------------------------------------------ */
 
 static ft_status eval_conv2d(ft_tensor *const *in, int nin, const ft_attrs *at, ft_tensor **out) {
@@ -177,29 +272,13 @@ static ft_status eval_conv2d(ft_tensor *const *in, int nin, const ft_attrs *at, 
   }
   if (Kc == 0) return FT_OK;
   ft_tensor *wc = NULL;
-  void *col = NULL;
-  size_t col_bytes = (size_t)(Kc * P) * es;
   ft_status st;
   FT_CHECK(ft_plain_contiguous(w, &wc));
-  bool direct = is_pointwise(&g) && plane_nested(&xi);
-  if (!direct) FT_CHECK(scratch(col_bytes, &col));
-  const char *xp = ft_data_ptr(x), *wp = ft_data_ptr(wc);
-  int64_t xs[3] = {xi.sc, xi.sh, xi.sw};
-  for (int64_t n = 0; n < xi.N; n++)
-    for (int64_t gi = 0; gi < G; gi++) {
-      const char *xg = xp + (ptrdiff_t)(n * xi.sn + gi * Cg * xi.sc) * (ptrdiff_t)es;
-      const void *B = xg;
-      int64_t rsb = xi.sc;
-      if (!direct) {
-        ft_k_im2col(dt, &g, xg, xs, col);
-        B = col;
-        rsb = P;
-      }
-      ft_k_gemm(dt, Og, P, Kc, wp + (size_t)(gi * Og * Kc) * es, Kc, 1, B, rsb, 1,
-                op + (size_t)((n * O + gi * Og) * P) * es, P, b != NULL);
-    }
+  conv_images job = {.grad_input = false, .direct = is_pointwise(&g) && plane_nested(&xi), .dt = dt, .es = es, .g = &g,
+                     .G = G, .Og = Og, .Cg = Cg, .O = O, .P = P, .Kc = Kc, .src = ft_data_ptr(x),
+                     .wp = ft_data_ptr(wc), .si = xi, .op = op, .has_bias = b != NULL};
+  FT_CHECK(conv_images_run(&job));
 fail:
-  if (col) ft_pool_free(col, col_bytes);
   ft_release(wc);
   if (st) { ft_release(*out); *out = NULL; }
   return st;
@@ -243,8 +322,6 @@ static ft_status eval_grad_input(ft_tensor *const *in, int nin, const ft_attrs *
   char *op = ft_data_ptr(*out);
   bool direct = is_pointwise(&g);
   ft_tensor *wc = NULL, *gc = NULL;
-  void *col = NULL;
-  size_t col_bytes = (size_t)(Kc * P) * es;
   ft_status st;
   if (!direct || Og == 0) ft_k_fill(dt, op, (*out)->numel, 0.0);
   if (Og == 0 || P == 0) return FT_OK;
@@ -253,22 +330,11 @@ static ft_status eval_grad_input(ft_tensor *const *in, int nin, const ft_attrs *
     FT_CHECK(ft_plain_contiguous(gt, &gc));
     img_of(gc, &gi_);
   }
-  if (!direct) FT_CHECK(scratch(col_bytes, &col));
-  const char *gp = ft_data_ptr(gc ? gc : gt), *wp = ft_data_ptr(wc);
-  for (int64_t n = 0; n < gi_.N; n++)
-    for (int64_t k = 0; k < G; k++) {
-      const char *A = wp + (size_t)(k * Og * Kc) * es;
-      const char *B = gp + (ptrdiff_t)(n * gi_.sn + k * Og * gi_.sc) * (ptrdiff_t)es;
-      char *dst = op + (size_t)((n * C + k * Cg) * HW) * es;
-      if (direct) {
-        ft_k_gemm(dt, Kc, P, Og, A, 1, Kc, B, gi_.sc, 1, dst, HW, 0);
-      } else {
-        ft_k_gemm(dt, Kc, P, Og, A, 1, Kc, B, gi_.sc, 1, col, P, 0);
-        ft_k_col2im(dt, &g, col, dst);
-      }
-    }
+  conv_images job = {.grad_input = true, .direct = direct, .dt = dt, .es = es, .g = &g, .G = G, .Og = Og, .Cg = Cg,
+                     .C = C, .P = P, .Kc = Kc, .HW = HW, .src = ft_data_ptr(gc ? gc : gt), .wp = ft_data_ptr(wc),
+                     .si = gi_, .op = op};
+  FT_CHECK(conv_images_run(&job));
 fail:
-  if (col) ft_pool_free(col, col_bytes);
   ft_release(wc);
   ft_release(gc);
   if (st) { ft_release(*out); *out = NULL; }

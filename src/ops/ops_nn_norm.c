@@ -168,7 +168,7 @@ static ft_status eval_layer_norm(ft_tensor *const *in, int nin, const ft_attrs *
   char b1[FT_SHAPE_BUF], b2[FT_SHAPE_BUF];
   if (at->ni < 3 || at->nf < 1) return ft_error(FT_ERR_VALUE, "layer_norm: expected 3 integer and 1 float attributes");
   int k = (int)at->i[0];
-  if (k < 0 || at->ni < 3 + k) return ft_error(FT_ERR_VALUE, "layer_norm: bad normalized_shape");
+  if (k < 0 || k > at->ni - 3) return /* not 3 + k: k may be INT32_MAX */ ft_error(FT_ERR_VALUE, "layer_norm: bad normalized_shape");
   const int64_t *ns = at->i + 3;
   ft_tensor *x = in[0], *opt[2];
   bool has[2] = {at->i[1] != 0, at->i[2] != 0};

@@ -21,7 +21,9 @@ int ft_red_mask(const ft_attrs *at, int ndim, bool *red) {
 
 bool ft_red_keepdim(const ft_attrs *at) {
   int nd = at->ni > 0 ? (int)at->i[0] : 0;
-  return nd + 1 < at->ni && at->i[nd + 1] != 0;
+  /* callers may ask before ft_red_check_attrs has refused a bad count
+   * (negative, or INT32_MAX, where nd + 1 would overflow) */
+  return nd >= 0 && nd < at->ni - 1 && at->i[nd + 1] != 0;
 }
 
 ft_status ft_red_check_attrs(const char *name, const ft_attrs *at, int ndim) {

@@ -8,7 +8,9 @@
 // object unchanged, or return something sane (no NaN from NaN-free input).
 // Afterwards the instance must still compute correctly, no transform level or
 // no_grad state may be left behind, and torch.memory().tensors must be back
-// where it was once inputs and returned values are disposed.
+// where it was once inputs and returned values are disposed: right after each
+// call (except a returned promise, whose tensors cannot be disposed
+// synchronously), and again after gc at the end of each test.
 //
 // The test fails when an export (or namespace function, or Tensor method) has
 // no case: see COVERED / EXCLUDED at the bottom.
@@ -50,12 +52,16 @@ const HAS_NONFINITE = (v, seen = new Set()) => {
 
 // ---- outcome checking ---------------------------------------------------------
 
-/** Every live Tensor reachable from v (arrays, plain objects, Modules). */
+/**
+ * Every live Tensor reachable from v (arrays, plain objects, Modules), and
+ * every disposable function (a vjpFn or jvpFn holds a graph).
+ */
 function collectTensors(v, out = new Set(), seen = new Set()) {
   if (v === null || typeof v !== 'object' && typeof v !== 'function') return out;
   if (seen.has(v)) return out;
   seen.add(v);
   if (v instanceof Tensor) { out.add(v); return out; }
+  if (typeof v === 'function' && typeof v.dispose === 'function') { out.add(v); return out; }
   if (v instanceof torch.nn.Module) {
     for (const p of v.parameters()) out.add(p);
     for (const b of v.buffers()) out.add(b);
@@ -74,7 +80,7 @@ function collectTensors(v, out = new Set(), seen = new Set()) {
 }
 
 const failures = [];
-/** Leaks seen right after a call; they must be reclaimed by the FinalizationRegistry (checked per test after gc). */
+/** Excused leaks seen right after a call; they must be reclaimed by the FinalizationRegistry (checked per test after gc). */
 const softLeaks = [];
 let calls = 0;
 async function report(startTensors) {
@@ -138,12 +144,12 @@ function attempt(label, make, thunk, { userErrors = [], nanOk = false } = {}) {
     error = e;
   }
   if (error) {
-    if (!(error instanceof TorchError) && !userErrors.includes(error) && error !== 'boom' && !knownBug(label, error)) {
+    if (!(error instanceof TorchError) && !userErrors.includes(error) && error !== 'boom') {
       failures.push(`${label}: threw ${error?.constructor?.name ?? typeof error}: ${String(error?.message ?? error).slice(0, 160)}`);
     }
   } else if (!nanOk && !HAS_NONFINITE(inputs)) {
     for (const t of collectTensors(result)) {
-      if (t.isDisposed || (t.dtype !== 'float32' && t.dtype !== 'float64')) continue;
+      if (!(t instanceof Tensor) || t.isDisposed || (t.dtype !== 'float32' && t.dtype !== 'float64')) continue;
       let data;
       try { data = t.toTypedArray(); } catch (e) { failures.push(`${label}: result unreadable: ${e.message}`); break; }
       if (data.some((x) => Number.isNaN(x))) { failures.push(`${label}: returned NaN from NaN-free input`); break; }
@@ -154,26 +160,17 @@ function attempt(label, make, thunk, { userErrors = [], nanOk = false } = {}) {
   for (const t of collectTensors(inputs)) t.dispose();
   for (const t of owned) t.dispose();
   const after = torch.memory().tensors;
-  if (after !== before) softLeaks.push(`${label}: ${after - before} tensors leaked (${error ? 'after ' + error.name : 'returned'})`);
+  if (after !== before) {
+    const leak = `${label}: ${after - before} tensors leaked (${error ? 'after ' + error.name : 'returned'})`;
+    if (typeof result?.then === 'function') softLeaks.push(leak);
+    else failures.push(leak);
+  }
   let bad;
   try { bad = sane(); } catch (e) { bad = `sanity check threw ${e?.name}: ${e?.message}`; }
   if (bad) {
     failures.push(`${label}: instance broken afterwards: ${bad}`);
     throw new Error(`stopping: ${failures.slice(-5).join('\n')}`);
   }
-}
-
-/**
- * Known bugs not fixed yet, each excluded narrowly by call label and error text.
- * Every entry is listed in the report for the lead.
- */
-const KNOWN_BUGS = [
-  [/^nn\.(BatchNorm[12]d|Flatten)\(\.\.\.\)\.forward/, /Cannot read|is not a function/], // forward() does not check its input is a Tensor
-  [/^nn\.init\./, /Symbol value|BigInt|Cannot read properties/], // nn.init: missing number/Tensor checks
-  [/^nn\.utils\.parametrize\./, /Symbol value|Cannot read properties|is not a function|cannot be invoked/], // parametrize helpers: missing argument checks
-];
-function knownBug(label, error) {
-  return KNOWN_BUGS.some(([re, msg]) => re.test(label) && msg.test(String(error?.message ?? error)));
 }
 
 // ---- generic argument lists ---------------------------------------------------
@@ -204,7 +201,7 @@ const TOP_EXCLUDED = {
   F: 'namespace: covered member by member', nn: 'namespace: covered member by member',
   func: 'namespace: covered member by member', optim: 'namespace: covered member by member',
   safetensors: 'namespace: covered member by member',
-  version: 'a string constant', simd: 'a boolean constant', ready: 'a resolved promise',
+  version: 'a string constant', simd: 'a boolean constant', threads: 'a boolean constant', ready: 'a resolved promise',
   _dataView: '@internal benchmark helper: returns a raw view on wasm memory by design',
   _ops: '@internal test helper: takes no arguments',
 };
@@ -231,7 +228,9 @@ test('top-level exported functions reject hostile arguments', async () => {
     if (CALLBACK_TAKERS.has(name)) {
       for (const [label, body] of callbackBodies()) {
         const err = new Error('user error');
-        attempt(`${name}(${label})`, () => ({}), () => fn(body(err)), { userErrors: [err] });
+        // tensors the user's function drops are its own unless fn is a scope: the harness frees them
+        const call = name === 'noGrad' ? () => torch.scope(() => fn(body(err))) : () => fn(body(err));
+        attempt(`${name}(${label})`, () => ({}), call, { userErrors: [err] });
       }
     }
     if (name === 'manualSeed') restoreSeed();
@@ -270,6 +269,9 @@ const NS_FUNCS = {
   safetensors: torch.safetensors,
 };
 
+/** Classes on a namespace (parametrize.ParametrizationList) are called with `new`. */
+const isClass = (fn) => /^class[\s{]/.test(Function.prototype.toString.call(fn));
+
 function nsFunctions(obj, prefix, out = []) {
   for (const [k, v] of Object.entries(obj ?? {})) {
     if (typeof v === 'function') out.push([`${prefix}.${k}`, v]);
@@ -290,7 +292,7 @@ test('namespace functions (F, nn.init, nn.utils, optim.functional, safetensors) 
             const x = baseTensor();
             const [, h] = hostileAt(i, own);
             return { x, args: argLists(x, h)[j] };
-          }, ({ args }) => fn(...args), { nanOk: /dropout|init|uniform|normal|kaiming|xavier|trunc|orthogonal/i.test(name) });
+          }, ({ args }) => (isClass(fn) ? new fn(...args) : fn(...args)), { nanOk: /dropout|init|uniform|normal|kaiming|xavier|trunc|orthogonal/i.test(name) });
         }
       }
     }
@@ -334,7 +336,10 @@ test('nn classes reject hostile constructor arguments', async () => {
       attempt(`nn.${k}(...).forward(${HOSTILE[i][0]})`, (own) => {
         const [, h] = hostileAt(i, own);
         return { m: new C(...ctorArgs), h, x: baseTensor() };
-      }, ({ m, h, x }) => { m.forward(h); return m.forward(x, h); }, { nanOk: true });
+      }, ({ m, h, x }) => {
+        const first = m.forward(h);
+        try { return [first, m.forward(x, h)]; } catch (e) { for (const t of collectTensors(first)) t.dispose(); throw e; }
+      }, { nanOk: true });
     }
   }
   await report(startTensors);
@@ -372,6 +377,28 @@ test('optimizers reject hostile arguments', async () => {
 
 // ---- func transforms -----------------------------------------------------------------
 
+/**
+ * [own, body(own)]: the tensors and vjp/jvp functions a thunk pushes on `own`
+ * travel with its result (so the harness disposes them), or are disposed
+ * first when body throws.
+ */
+function owning(body) {
+  const own = [];
+  try {
+    return [own, body(own)];
+  } catch (e) {
+    for (const t of collectTensors(own)) t.dispose();
+    throw e;
+  }
+}
+
+/** call(c) with compiled function c, disposed afterwards, its fallback warnings silenced. */
+function compiling(c, call) {
+  const warn = console.warn;
+  console.warn = () => {};
+  try { return call(c); } finally { console.warn = warn; c.dispose(); }
+}
+
 test('func transforms: hostile functions, inputs and options', async () => {
   const startTensors = torch.memory().tensors;
   const f = torch.func;
@@ -384,13 +411,23 @@ test('func transforms: hostile functions, inputs and options', async () => {
     gradArgnums: (fn, x, h) => f.grad(fn, h)(x),
     gradAndValue: (fn, x) => f.gradAndValue(fn)(x),
     gradHasAux: (fn, x) => f.grad(fn, { hasAux: true })(x),
-    vjp: (fn, x) => { const [out, back] = f.vjp(fn, x); return [out, back(torch.ones(...(out?.shape ?? [1])))]; },
-    vjpBack: (fn, x, h) => { const [out, back] = f.vjp(m2, x); return [out, back(h)]; },
-    jvp: (fn, x) => f.jvp(fn, [x], [torch.onesLike(x)]),
+    vjp: (fn, x) => owning((own) => {
+      const [out, back] = f.vjp(fn, x);
+      own.push(out, back);
+      const ct = torch.ones(...(out?.shape ?? [1]));
+      own.push(ct);
+      return back(ct);
+    }),
+    vjpBack: (fn, x, h) => owning((own) => { own.push(...f.vjp(m2, x)); return own[1](h); }),
+    jvp: (fn, x) => owning((own) => { own.push(torch.onesLike(x)); return f.jvp(fn, [x], [own[0]]); }),
     jvpTangent: (fn, x, h) => f.jvp(m2, [x], [h]),
     jvpPrimals: (fn, x, h) => f.jvp(m2, h, [x]),
-    linearize: (fn, x) => { const [out, jf] = f.linearize(fn, x); return [out, jf(torch.onesLike(x))]; },
-    linearizeTangent: (fn, x, h) => { const [out, jf] = f.linearize(m2, x); return [out, jf(h)]; },
+    linearize: (fn, x) => owning((own) => {
+      own.push(...f.linearize(fn, x));
+      own.push(torch.onesLike(x));
+      return own[1](own[2]);
+    }),
+    linearizeTangent: (fn, x, h) => owning((own) => { own.push(...f.linearize(m2, x)); return own[1](h); }),
     jacrev: (fn, x) => f.jacrev(fn)(x),
     jacfwd: (fn, x) => f.jacfwd(fn)(x),
     hessian: (fn, x) => f.hessian(fn)(x),
@@ -402,8 +439,9 @@ test('func transforms: hostile functions, inputs and options', async () => {
     functionalize: (fn, x) => f.functionalize(fn)(x),
     functionalizeOpts: (fn, x, h) => f.functionalize(m2, h)(x),
     functionalCall: (fn, x) => {
-      const m = new torch.nn.Module(); m.forward = fn;
-      try { return f.functionalCall(m, {}, [x]); } finally { /* nothing owned */ }
+      // not a transform: what the user's forward drops is the user's to free
+      const m = new torch.nn.Module(); m.forward = (...a) => torch.scope(() => fn(...a));
+      return f.functionalCall(m, {}, [x]);
     },
     functionalCallDict: (fn, x, h) => {
       const m = new torch.nn.Linear(3, 2);
@@ -422,30 +460,37 @@ test('func transforms: hostile functions, inputs and options', async () => {
     jacfwdArgnums: (fn, x, h) => f.jacfwd(m2, h)(x),
     hessianArgnums: (fn, x, h) => f.hessian(sq, h)(x),
     nestedThrow: (fn, x) => f.grad((y) => { const r = f.vmap((z) => fn(z))(y instanceof Tensor ? y.unsqueeze(0) : torch.ones(1, 2)); return r instanceof Tensor ? r.sum() : r; })(x),
+    // func.compile: traced, then replayed; disposed after (its programs hold constants). Not a
+    // transform: what the user's function drops is the user's (a scope frees it), and its
+    // fallback warnings are silenced here
+    compile: (fn, x) => compiling(f.compile((...a) => torch.scope(() => fn(...a))), (c) => {
+      const r = c(x);
+      return typeof r?.then === 'function' ? r : [r, c(x)]; // a promise is checked as a promise
+    }),
+    compileGrad: (fn, x) => compiling(f.compile(f.grad(fn)), (c) => [c(x), c(x)]),
+    compileOpts: (fn, x, h) => compiling(f.compile(m2, h), (c) => c(x)),
+    gradOfCompile: (fn, x) => compiling(f.compile(fn), (c) => f.grad(c)(x)),
   };
   const n = HOSTILE.length;
-  const xs = (own) => [
-    ['float', baseTensor()],
-    ['scalar', torch.tensor(2.5)],
-    ['int', torch.tensor([1, 2, 3], { dtype: 'int32' })],
-    ['disposed', (() => { const t = torch.ones(3); t.dispose(); return t; })()],
-    ['cyclic pytree', cyclicObj()],
-    ['cyclic array pytree', cyclicArr()],
-    ['pytree with string', { a: torch.ones(2), b: 'x' }],
-    ['string', 'abc'],
-    ['null', null],
+  /** [label, factory]: inputs for the misbehaving functions, made fresh per call */
+  const xs = [
+    ['float', baseTensor],
+    ['scalar', () => torch.tensor(2.5)],
+    ['int', () => torch.tensor([1, 2, 3], { dtype: 'int32' })],
+    ['disposed', () => { const t = torch.ones(3); t.dispose(); return t; }],
+    ['cyclic pytree', cyclicObj],
+    ['cyclic array pytree', cyclicArr],
+    ['pytree with string', () => ({ a: torch.ones(2), b: 'x' })],
+    ['string', () => 'abc'],
+    ['null', () => null],
   ];
   for (const [tname, tf] of Object.entries(xform)) {
     // the user's function misbehaving, on various inputs
     for (let bi = 0; bi < callbackBodies().length; bi++) {
-      for (let xi = 0; xi < xs([]).length; xi++) {
+      for (const [xlabel, makeX] of xs) {
         const err = new Error('user error');
         const [blabel, body] = callbackBodies()[bi];
-        attempt(`func ${tname}(${blabel}) on ${xs([]).at(xi)[0]}`, (own) => {
-          const all = xs(own);
-          for (const [, t] of all) if (t instanceof Tensor && all[xi][1] !== t) own.push(t);
-          return { x: all[xi][1] };
-        }, ({ x }) => tf(body(err), x, 0), { userErrors: [err], nanOk: true });
+        attempt(`func ${tname}(${blabel}) on ${xlabel}`, () => ({ x: makeX() }), ({ x }) => tf(body(err), x, 0), { userErrors: [err], nanOk: true });
       }
     }
     // well-behaved function, hostile extra argument

@@ -374,6 +374,38 @@ test('runChain: batch norm updates its buffers in C (num_batches_tracked too); d
   throwsTorch(() => runChain([{ kind: 'nope' }], x), /unknown layer kind 'nope'/);
 }));
 
+test('typed-array arguments are temporaries of the call: freed at once when a later argument is rejected', () => {
+  const w = randn([2, 3], 60, 'float32'), x = randn([2, 3], 61);
+  const f32 = () => new Float32Array([1, 2, 3]);
+  const before = live(); // no gc and no scope: every tensor the calls make must be gone when they return
+  throwsTorch(() => F.linear(f32(), 'abc'), /^linear\(\): argument 'weight' must be a Tensor, got 'abc'$/);
+  throwsTorch(() => F.linear(f32(), w, Symbol('b')), /^linear\(\): argument 'bias' must be a Tensor, got Symbol\(b\)$/);
+  throwsTorch(() => F.bilinear(f32(), f32(), null), /^bilinear\(\): argument 'weight' must be a Tensor, got null$/);
+  throwsTorch(() => F.conv1d(f32(), f32(), 1n), /^conv1d\(\): argument 'bias' must be a Tensor, got 1n$/);
+  throwsTorch(() => F.batchNorm(f32(), f32(), f32(), { weight: 'w' }), /^batch_norm\(\): argument 'weight' must be a Tensor, got 'w'$/);
+  throwsTorch(() => F.crossEntropy(f32(), [0, 1.5]), /^cross_entropy\(\): target must be an integer, got 1\.5$/);
+  throwsTorch(() => F.nllLoss(x, new Int32Array([0, 1]), { weight: {} }), /^nll_loss\(\): argument 'weight' must be a Tensor, got an object \(Object\)$/);
+  throwsTorch(() => F.embedding([1, 2], 'w'), /^embedding\(\): argument 'weight' must be a Tensor, got 'w'$/);
+  throwsTorch(() => F.mseLoss(f32(), undefined), /^mse_loss\(\): argument 'target' must be a Tensor, got undefined$/);
+  throwsTorch(() => F.binaryCrossEntropy(f32(), new Float32Array(2)), /^Using a target size \(torch\.Size\(\[2\]\)\) that is different/);
+  throwsTorch(() => F.binaryCrossEntropyWithLogits(f32(), f32(), { posWeight: 'p' }), /^binary_cross_entropy_with_logits\(\): argument 'pos_weight' must be a Tensor, got 'p'$/);
+  throwsTorch(() => F.klDiv(f32(), [1, 2, 3]), /^kl_div\(\): argument 'target' must be a Tensor, got an array of length 3$/);
+  throwsTorch(() => F.cosineSimilarity(f32(), null, 0), /^cosine_similarity\(\): argument 'x2' must be a Tensor, got null$/);
+  throwsTorch(() => F.scaledDotProductAttention(f32(), f32(), null), /^scaled_dot_product_attention\(\): argument 'value' must be a Tensor, got null$/);
+  throwsTorch(() => F.layerNorm(f32(), [3], { eps: 'e' }), /^layer_norm\(\): eps must be a number, got 'e'$/);
+  throwsTorch(() => F.pad(f32(), [1, 1, 1, 1, 1, 1]), /^Padding length too large$/);
+  assert.equal(live(), before);
+  // on success only the result is new; an in-place result made from a typed array is kept, not freed
+  const y = F.linear(f32(), w);
+  assert.deepEqual(y.shape, [2]);
+  assert.equal(live(), before + 1);
+  const d = F.dropout(f32(), 0, true, true);
+  assert.ok(!d.isDisposed);
+  assert.deepEqual(Array.from(d.toTypedArray()), [1, 2, 3]);
+  assert.equal(live(), before + 2);
+  for (const t of [y, d, w, x]) t.dispose();
+});
+
 test('runChain errors leave nothing behind', () => {
   const x = randn([2, 3], 50), w = randn([4, 5], 51);
   const before = live();

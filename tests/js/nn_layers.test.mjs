@@ -388,6 +388,54 @@ test('MultiheadAttention options: batchFirst, masks, needWeights, unbatched', ()
   assert.throws(() => m.forward(x, x, x, { attnMask: torch.zeros([2, 3]) }), /The shape of the 2D attn_mask is \[2, 3\], but should be \(3, 3\)\./);
 });
 
+test('every layer\'s forward checks its input: a TorchError naming the layer and the argument, nothing left behind', () => {
+  const layers = [
+    new nn.Linear(3, 2), new nn.Conv1d(1, 1, 1), new nn.Conv2d(1, 1, 1), new nn.ConvTranspose2d(1, 1, 1), new nn.MaxPool2d(2),
+    new nn.AvgPool2d(2), new nn.AdaptiveAvgPool2d(1), new nn.BatchNorm1d(3), new nn.BatchNorm2d(3), new nn.LayerNorm(3),
+    new nn.GroupNorm(1, 3), new nn.Embedding(4, 3), new nn.Dropout(), new nn.ReLU(), new nn.LeakyReLU(), new nn.GELU(),
+    new nn.SiLU(), new nn.Tanh(), new nn.Sigmoid(), new nn.Softmax(1), new nn.LogSoftmax(), new nn.Flatten(),
+  ];
+  class MyLinear extends nn.Linear {}
+  const bil = new nn.Bilinear(3, 3, 2), mha = new nn.MultiheadAttention(4, 2), mine = new MyLinear(3, 2);
+  const seq = new nn.Sequential(new nn.Linear(3, 2), new nn.ReLU());
+  const byName = (n) => layers.find((m) => m.constructor.name === n);
+  const x = torch.ones([2, 3]), q = torch.ones([3, 4]), img = torch.ones([1, 1, 2, 2]);
+  const bad = [[null, 'null'], [undefined, 'undefined'], ['x', "'x'"], [Symbol('s'), 'Symbol\\(s\\)'], [2n, '2n'],
+    [{}, 'an object \\(Object\\)'], [[1, 2], 'an array of length 2']];
+  const before = torch.memory().tensors;
+  for (const m of layers) {
+    const name = m.constructor.name;
+    for (const [v, shown] of bad) {
+      const re = new RegExp(`^${name}\\.forward\\(\\): argument 'input' must be a Tensor, got ${shown}$`);
+      assert.throws(() => m.forward(v), (e) => e instanceof torch.TorchError && re.test(e.message), `${name}.forward(${shown})`);
+    }
+  }
+  assert.throws(() => bil.forward(x, 'y'), { name: 'TorchError', message: "Bilinear.forward(): argument 'input2' must be a Tensor, got 'y'" });
+  assert.throws(() => mha.forward(q, 5, q), { name: 'TorchError', message: "MultiheadAttention.forward(): argument 'key' must be a Tensor, got 5" });
+  assert.throws(() => mha.forward(q, q, new Float32Array(4)),
+    { message: "MultiheadAttention.forward(): argument 'value' must be a Tensor, got a Float32Array of length 4" });
+  // Flatten calls a Tensor method, so a typed array is refused there; BatchNorm reads one as 1-D
+  assert.throws(() => byName('Flatten').forward(new Float32Array(2)),
+    { message: "Flatten.forward(): argument 'input' must be a Tensor, got a Float32Array of length 2" });
+  assert.throws(() => byName('BatchNorm1d').forward(new Float32Array(3)), { message: 'expected 2D or 3D input (got 1D input)' });
+  assert.throws(() => byName('ConvTranspose2d').forward(img, 'big'),
+    { message: "ConvTranspose2d.forward(): output_size must be an array of integers, got 'big'" });
+  // a Sequential leaves the check to its first layer; subclasses are named as themselves
+  assert.throws(() => seq.forward(null), { message: "Linear.forward(): argument 'input' must be a Tensor, got null" });
+  assert.throws(() => mine.forward(null), { message: "MyLinear.forward(): argument 'input' must be a Tensor, got null" });
+  assert.equal(torch.memory().tensors, before, 'the throws left no tensors');
+  // Identity takes anything, as PyTorch's
+  assert.equal(new nn.Identity().forward('anything'), 'anything');
+  // typed arrays still go through the layers nn.functional serves, as 1-D tensors
+  const y = byName('Linear').forward(new Float32Array([1, 2, 3]));
+  assert.deepEqual(y.shape, [2]);
+  const r = new nn.Sequential(new nn.Tanh(), new nn.ReLU()).forward(new Float32Array([-1, 1]));
+  assert.deepEqual(r.shape, [2]);
+  assert.equal(r.toTypedArray()[0], 0);
+  for (const t of [x, q, img, y, r]) t.dispose();
+  for (const m of [...layers, bil, mha, mine, seq]) for (const t of [...m.parameters(), ...m.buffers()]) t.dispose();
+});
+
 test('layers compose with eager autograd and float32', () => {
   const net = new nn.Sequential(new nn.Conv2d(1, 4, 3, { padding: 1 }), new nn.ReLU(), new nn.MaxPool2d(2), new nn.Flatten(),
     new nn.Linear(4 * 4 * 4, 3), new nn.LogSoftmax(1));

@@ -579,6 +579,43 @@ test('default initialisation: PyTorch\'s bounds and statistics', () => {
   assert.equal(p.requiresGrad, true);
 });
 
+test('nn.init checks every argument before touching the tensor: TorchErrors naming it, nothing leaked', () => {
+  const t = torch.ones([4, 3]), empty = torch.zeros([0, 3]);
+  const before = live();
+  const refused = (fn, message) => assert.throws(fn, (e) => e instanceof torch.TorchError && e.message === message, message);
+  refused(() => nn.init.calculateGain(Symbol('s')), 'Unsupported nonlinearity Symbol(s)');
+  refused(() => nn.init.calculateGain(null), 'Unsupported nonlinearity null');
+  refused(() => nn.init.calculateGain('leaky_relu', 'x'), "negative_slope 'x' not a valid number");
+  refused(() => nn.init.calculateGain('leaky_relu', 1n), 'negative_slope 1n not a valid number');
+  refused(() => nn.init.uniform_(t, 0, null), 'uniform_(): b must be a number, got null');
+  refused(() => nn.init.uniform_(t, { a: Symbol('a') }), 'uniform_(): a must be a number, got Symbol(a)');
+  refused(() => nn.init.normal_(t, 'abc'), "normal_(): mean must be a number, got 'abc'");
+  refused(() => nn.init.normal_(t, 0, 1n), 'normal_(): std must be a number, got 1n');
+  refused(() => nn.init.xavierUniform_(t, 1n), 'xavierUniform_(): gain must be a number, got 1n');
+  refused(() => nn.init.xavierNormal_(t, { gain: Symbol('g') }), 'xavierNormal_(): gain must be a number, got Symbol(g)');
+  refused(() => nn.init.kaimingUniform_(t, 0, Symbol('m')), 'Mode Symbol(m) not supported, please use one of fan_in, fan_out');
+  refused(() => nn.init.kaimingNormal_(t, { nonlinearity: 7 }), 'Unsupported nonlinearity 7');
+  refused(() => nn.init.kaimingUniform_(empty, { mode: 'fan_avg' }), 'Mode fan_avg not supported, please use one of fan_in, fan_out');
+  refused(() => nn.init._calculateFanInAndFanOut(null), '_calculateFanInAndFanOut(): tensor must be a Tensor, got null');
+  refused(() => nn.init._calculateFanInAndFanOut('abc'), "_calculateFanInAndFanOut(): tensor must be a Tensor, got 'abc'");
+  refused(() => nn.init.constant_(undefined, 1), 'constant_(): tensor must be a Tensor, got undefined');
+  assert.equal(live(), before, 'a refused initialiser leaves no tensor behind');
+  assert.ok(t.toTypedArray().every((v) => v === 1), 'and does not touch the tensor');
+  assert.equal(nn.init.kaimingUniform_(empty), empty, 'a zero-element tensor is left as it is, as PyTorch');
+  t.dispose(); empty.dispose();
+});
+
+test('layer constructors check every argument before making a parameter', () => {
+  const before = live();
+  assert.throws(() => new nn.Linear(3, 2, 'yes'), { name: 'TorchError', message: "Linear: bias must be a boolean, got 'yes'" });
+  assert.throws(() => new nn.Bilinear(3, 3, 2, { bias: 1 }), { message: 'Bilinear: bias must be a boolean, got 1' });
+  assert.throws(() => new nn.Conv2d(1, 1, 3, { bias: null }), { message: 'Conv2d: bias must be a boolean, got null' });
+  assert.throws(() => new nn.MultiheadAttention(4, 2, { kdim: 'k' }), { message: "MultiheadAttention: kdim must be an integer >= 1, got 'k'" });
+  assert.throws(() => new nn.MultiheadAttention(4, 2, { addBiasKv: 'no' }), { message: "MultiheadAttention: add_bias_kv must be a boolean, got 'no'" });
+  assert.throws(() => new nn.MultiheadAttention(4, 2, { bias: 0 }), { message: 'MultiheadAttention: bias must be a boolean, got 0' });
+  assert.equal(live(), before, 'a refused constructor leaves no parameter behind');
+});
+
 test('a refused assignment changes nothing', () => {
   const m = new Leaf();
   const b = m.b;

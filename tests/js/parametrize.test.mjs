@@ -196,6 +196,34 @@ test('errors with PyTorch\'s messages leave the module unchanged (P-05)', () => 
   assert.equal(m.parametrizations.weight.unsafe, true);
 });
 
+test('argument checks: TorchErrors naming the argument at fault, the module unchanged', () => {
+  const m = linear22();
+  const refused = (fn, message) => assert.throws(fn, (e) => e instanceof torch.TorchError && e.message === message, message);
+  refused(() => P.registerParametrization(5, 'weight', new Double()), 'registerParametrization(): module must be an nn.Module, got int');
+  refused(() => P.registerParametrization(m, Symbol('w'), new Double()), 'registerParametrization(): tensorName must be a string, got Symbol(w)');
+  refused(() => P.registerParametrization(m, 'weight', null), 'registerParametrization(): parametrization must be an nn.Module, got NoneType');
+  refused(() => P.registerParametrization(m, 'weight', new Double(), { unsafe: 'yes' }), "registerParametrization(): unsafe must be a boolean, got 'yes'");
+  refused(() => P.registerParametrization(m, 'weight', new Double(), { usafe: true }), "registerParametrization() got an unexpected keyword argument 'usafe'");
+  assert.ok(!P.isParametrized(m));
+  P.registerParametrization(m, 'weight', new InvDouble(), true); // positional unsafe, as PyTorch
+  refused(() => P.removeParametrizations(Symbol('m'), 'weight'), 'removeParametrizations(): module must be an nn.Module, got Symbol');
+  refused(() => P.removeParametrizations(m, 1n), 'removeParametrizations(): tensorName must be a string, got 1n');
+  refused(() => P.removeParametrizations(m, 'weight', null), 'removeParametrizations(): leaveParametrized must be a boolean, got null');
+  refused(() => P.removeParametrizations(m, 'weight', { leaveParametrized: 'no' }), "removeParametrizations(): leaveParametrized must be a boolean, got 'no'");
+  assert.ok(P.isParametrized(m, 'weight'));
+  refused(() => P.typeBeforeParametrizations(null), 'typeBeforeParametrizations(): module must be an nn.Module, got NoneType');
+  refused(() => P.typeBeforeParametrizations(undefined), 'typeBeforeParametrizations(): module must be an nn.Module, got NoneType');
+  refused(() => P.cached('abc'), "cached(): fn must be a function, got 'abc'");
+  refused(() => new P.ParametrizationList('abc', m.bias), 'ParametrizationList(): modules must be an array of nn.Modules, got str');
+  refused(() => new P.ParametrizationList([], m.bias), 'ParametrizationList requires one or more modules.');
+  refused(() => new P.ParametrizationList([new Double(), 3], m.bias), 'ParametrizationList(): modules[i] must be an nn.Module, got int');
+  refused(() => new P.ParametrizationList([new Double()], null), 'ParametrizationList(): original must be a Tensor, got NoneType');
+  refused(() => new P.ParametrizationList([new Double()], m.bias, 'x'), "ParametrizationList(): unsafe must be a boolean, got 'x'");
+  P.removeParametrizations(m, 'weight', false); // positional leaveParametrized: back to original = rightInverse(W) = W / 2
+  assert.equal(m.constructor, nn.Linear);
+  assert.deepEqual(m.weight.tolist(), [[0.5, 1], [1.5, 2]]);
+});
+
 test('cached() computes each parametrized tensor once (P-08)', () => {
   const m = linear22();
   P.registerParametrization(m, 'weight', new Symmetric());

@@ -168,3 +168,64 @@ test('version, simd, ready', async () => {
   assert.equal(torch.simd, true);
   await torch.ready;
 });
+
+// A call that throws after converting an operand (a number, typed array) to a
+// temporary tensor must free it before throwing: the live count is checked
+// right after the throw, without gc (the FinalizationRegistry would hide it).
+function throwsWithoutLeak(fn, message) {
+  const before = torch.memory().tensors;
+  assert.throws(fn, (e) => e instanceof torch.TorchError && message.test(e.message));
+  assert.equal(torch.memory().tensors, before, 'tensors left live by the throw');
+}
+
+test('binary ops free the converted first operand when the second is rejected', () => {
+  throwsWithoutLeak(() => torch.add(2, 'abc'), /^expected a Tensor or a number, got 'abc'$/);
+  throwsWithoutLeak(() => torch.mul(new Float32Array([1, 2]), {}), /^expected a Tensor or a number, got an object/);
+  throwsWithoutLeak(() => torch.sub(new Float64Array([1]), undefined), /^expected a Tensor or a number, got undefined$/);
+  throwsWithoutLeak(() => torch.lt(3.5, null), /^expected a Tensor or a number, got null$/);
+});
+
+test('where() frees the operands converted before the one it rejects', () => {
+  const x = torch.ones([3]);
+  throwsWithoutLeak(() => torch.where(new Uint8Array([1, 0, 1]), new Float32Array(3), 'x'), /^expected a Tensor or a number, got 'x'$/);
+  throwsWithoutLeak(() => torch.where(new Uint8Array([1, 0, 1]), 'x', x), /^expected a Tensor or a number, got 'x'$/);
+  throwsWithoutLeak(() => x.where(new Uint8Array([1, 0, 1]), null), /^expected a Tensor or a number, got null$/);
+  assert.deepEqual(torch.where(new Uint8Array([1, 0, 1]), x, 0).tolist(), [1, 0, 1]);
+  x.dispose();
+});
+
+test('the grad setter frees a converted temporary, kept or rejected', () => {
+  const w = torch.ones([3]).requiresGrad_();
+  throwsWithoutLeak(() => { w.grad = new Float64Array([1, 2, 3]); },
+    /^assigned grad has data of a different size or type: float64 \[3\], expected float32 \[3\]$/);
+  const before = torch.memory().tensors;
+  w.grad = new Float32Array([1, 2, 3]); // the grad's own reference only
+  assert.equal(torch.memory().tensors, before + 1);
+  const g = w.grad;
+  assert.deepEqual(g.tolist(), [1, 2, 3]);
+  g.dispose();
+  w.grad = null;
+  assert.equal(torch.memory().tensors, before);
+  w.dispose();
+});
+
+test('backward() rejects a disposed tensor before converting gradient', () => {
+  const d = torch.ones([3]);
+  d.dispose();
+  throwsWithoutLeak(() => d.backward(new Float32Array([1, 2, 3])), /^this Tensor \(shape \[3\], float32\) has been disposed$/);
+  const w = torch.ones([3]).requiresGrad_(), y = w.mul(2);
+  throwsWithoutLeak(() => y.backward(new Float32Array([1, 2])), /^Mismatch in shape: grad_output\[0\] has a shape of \[2\]/);
+  y.backward(new Float32Array([1, 1, 1]));
+  const g = w.grad;
+  assert.deepEqual(g.tolist(), [2, 2, 2]);
+  for (const t of [g, y, w]) t.dispose();
+});
+
+test('normal_() checks mean and std before drawing', () => {
+  const x = torch.zeros([4]);
+  throwsWithoutLeak(() => x.normal_('abc'), /^normal_\(\): mean must be a number, got 'abc'$/);
+  throwsWithoutLeak(() => x.normal_(0, [1]), /^normal_\(\): std must be a number, got/);
+  throwsWithoutLeak(() => x.normal_({ mean: 1, std: 'x' }), /^normal_\(\): std must be a number, got 'x'$/);
+  assert.deepEqual(x.tolist(), [0, 0, 0, 0]); // not drawn into
+  x.dispose();
+});

@@ -3,7 +3,7 @@ import { Module } from '../module.js';
 import { TorchError } from '../../errors.js';
 import { parseArgs, describe } from '../../args.js';
 import { pyRepr } from '../repr.js';
-import { F, checkBool } from './util.js';
+import { F, checkBool, checkInput, shapeOf } from './util.js';
 import { descOf } from './desc.js';
 
 const inplaceRepr = (inplace) => (inplace ? 'inplace=True' : '');
@@ -14,7 +14,10 @@ export class ReLU extends Module {
     super();
     this.inplace = checkBool('ReLU', 'inplace', parseArgs('ReLU', args, ['inplace'], { inplace: false }).inplace);
   }
-  forward(input) { return this.inplace ? F().relu(input, true) : F().relu(input); }
+  forward(input) {
+    checkInput(this, input);
+    return this.inplace ? F().relu(input, true) : F().relu(input);
+  }
   _desc() { return this.inplace ? null : descOf('RELU'); }
   extraRepr() { return inplaceRepr(this.inplace); }
 }
@@ -28,7 +31,10 @@ export class LeakyReLU extends Module {
     this.negativeSlope = o.negativeSlope;
     this.inplace = checkBool('LeakyReLU', 'inplace', o.inplace);
   }
-  forward(input) { return this.inplace ? F().leakyRelu(input, this.negativeSlope, true) : F().leakyRelu(input, this.negativeSlope); }
+  forward(input) {
+    checkInput(this, input);
+    return this.inplace ? F().leakyRelu(input, this.negativeSlope, true) : F().leakyRelu(input, this.negativeSlope);
+  }
   _desc() { return this.inplace ? null : descOf('LEAKY_RELU', { floats: [this.negativeSlope] }); }
   extraRepr() { return `negative_slope=${pyRepr(this.negativeSlope, { float: true })}${this.inplace ? ', inplace=True' : ''}`; }
 }
@@ -41,7 +47,7 @@ export class GELU extends Module {
     if (o.approximate !== 'none' && o.approximate !== 'tanh') throw new TorchError(`approximate argument must be either none or tanh.`);
     this.approximate = o.approximate;
   }
-  forward(input) { return F().gelu(input, { approximate: this.approximate }); }
+  forward(input) { return F().gelu(checkInput(this, input), { approximate: this.approximate }); }
   _desc() { return descOf('GELU', { ints: [this.approximate === 'tanh' ? 1 : 0] }); }
   extraRepr() { return `approximate=${pyRepr(this.approximate)}`; }
 }
@@ -52,20 +58,23 @@ export class SiLU extends Module {
     super();
     this.inplace = checkBool('SiLU', 'inplace', parseArgs('SiLU', args, ['inplace'], { inplace: false }).inplace);
   }
-  forward(input) { return this.inplace ? F().silu(input, true) : F().silu(input); }
+  forward(input) {
+    checkInput(this, input);
+    return this.inplace ? F().silu(input, true) : F().silu(input);
+  }
   _desc() { return this.inplace ? null : descOf('SILU'); }
   extraRepr() { return inplaceRepr(this.inplace); }
 }
 
 /** tanh(x). */
 export class Tanh extends Module {
-  forward(input) { return F().tanh(input); }
+  forward(input) { return F().tanh(checkInput(this, input)); }
   _desc() { return descOf('TANH'); }
 }
 
 /** 1 / (1 + exp(-x)). */
 export class Sigmoid extends Module {
-  forward(input) { return F().sigmoid(input); }
+  forward(input) { return F().sigmoid(checkInput(this, input)); }
   _desc() { return descOf('SIGMOID'); }
 }
 
@@ -88,7 +97,10 @@ function dimArg(cls, args) {
 /** softmax along `dim`. @example new nn.Softmax(-1) */
 export class Softmax extends Module {
   constructor(...args) { super(); this.dim = dimArg('Softmax', args); }
-  forward(input) { return F().softmax(input, this.dim ?? softmaxDim('softmax', input.ndim)); }
+  forward(input) {
+    checkInput(this, input);
+    return F().softmax(input, this.dim ?? softmaxDim('softmax', shapeOf(input).length));
+  }
   _desc() { return this.dim === null ? null : descOf('SOFTMAX', { ints: [this.dim] }); }
   extraRepr() { return `dim=${pyRepr(this.dim)}`; }
 }
@@ -96,7 +108,10 @@ export class Softmax extends Module {
 /** log(softmax) along `dim`, computed stably. */
 export class LogSoftmax extends Module {
   constructor(...args) { super(); this.dim = dimArg('LogSoftmax', args); }
-  forward(input) { return F().logSoftmax(input, this.dim ?? softmaxDim('log_softmax', input.ndim)); }
+  forward(input) {
+    checkInput(this, input);
+    return F().logSoftmax(input, this.dim ?? softmaxDim('log_softmax', shapeOf(input).length));
+  }
   _desc() { return this.dim === null ? null : descOf('LOG_SOFTMAX', { ints: [this.dim] }); }
   extraRepr() { return `dim=${pyRepr(this.dim)}`; }
 }

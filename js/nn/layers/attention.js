@@ -1,12 +1,11 @@
 // MultiheadAttention, with PyTorch 1.13's multi_head_attention_forward
 // written in dispatched ops (so every transform runs through it).
 import { Module } from '../module.js';
-import { Tensor } from '../../tensor.js';
 import { TorchError } from '../../errors.js';
 import { parseArgs, describe } from '../../args.js';
 import * as init from '../init.js';
 import { Linear } from './linear.js';
-import { F, T, layerArgs, checkDtype, newParameter, checkInt, checkBool } from './util.js';
+import { F, T, layerArgs, checkDtype, newParameter, checkInt, checkBool, checkInput } from './util.js';
 
 /** PyTorch's name for MultiheadAttention's output projection (a plain Linear). */
 export class NonDynamicallyQuantizableLinear extends Linear {}
@@ -29,8 +28,8 @@ export class MultiheadAttention extends Module {
       { dropout: 0.0, bias: true, addBiasKv: false, addZeroAttn: false, kdim: null, vdim: null, batchFirst: false });
     this.embedDim = checkInt('MultiheadAttention', 'embed_dim', embedDim, { min: 1 });
     this.numHeads = checkInt('MultiheadAttention', 'num_heads', numHeads, { min: 1 });
-    this.kdim = o.kdim ?? embedDim;
-    this.vdim = o.vdim ?? embedDim;
+    this.kdim = o.kdim === null || o.kdim === undefined ? embedDim : checkInt('MultiheadAttention', 'kdim', o.kdim, { min: 1 });
+    this.vdim = o.vdim === null || o.vdim === undefined ? embedDim : checkInt('MultiheadAttention', 'vdim', o.vdim, { min: 1 });
     this._qkvSameEmbedDim = this.kdim === embedDim && this.vdim === embedDim;
     if (typeof o.dropout !== 'number') throw new TorchError(`MultiheadAttention: dropout must be a number, got ${describe(o.dropout)}`);
     this.dropout = o.dropout;
@@ -38,6 +37,10 @@ export class MultiheadAttention extends Module {
     this.headDim = Math.floor(embedDim / numHeads);
     if (this.headDim * numHeads !== embedDim) throw new TorchError('embed_dim must be divisible by num_heads');
     const dtype = checkDtype('MultiheadAttention', o.dtype);
+    // every argument is checked before the first parameter is made
+    const bias = checkBool('MultiheadAttention', 'bias', o.bias);
+    const addBiasKv = checkBool('MultiheadAttention', 'add_bias_kv', o.addBiasKv);
+    this.addZeroAttn = checkBool('MultiheadAttention', 'add_zero_attn', o.addZeroAttn);
     if (!this._qkvSameEmbedDim) {
       this.q_proj_weight = newParameter([embedDim, embedDim], dtype);
       this.k_proj_weight = newParameter([embedDim, this.kdim], dtype);
@@ -49,17 +52,16 @@ export class MultiheadAttention extends Module {
       this.registerParameter('k_proj_weight', null);
       this.registerParameter('v_proj_weight', null);
     }
-    if (checkBool('MultiheadAttention', 'bias', o.bias)) this.in_proj_bias = newParameter([3 * embedDim], dtype);
+    if (bias) this.in_proj_bias = newParameter([3 * embedDim], dtype);
     else this.registerParameter('in_proj_bias', null);
-    this.out_proj = new NonDynamicallyQuantizableLinear(embedDim, embedDim, { bias: o.bias, dtype });
-    if (checkBool('MultiheadAttention', 'add_bias_kv', o.addBiasKv)) {
+    this.out_proj = new NonDynamicallyQuantizableLinear(embedDim, embedDim, { bias, dtype });
+    if (addBiasKv) {
       this.bias_k = newParameter([1, 1, embedDim], dtype);
       this.bias_v = newParameter([1, 1, embedDim], dtype);
     } else {
       this.bias_k = null;
       this.bias_v = null;
     }
-    this.addZeroAttn = checkBool('MultiheadAttention', 'add_zero_attn', o.addZeroAttn);
     this._resetParameters();
   }
   _resetParameters() {
@@ -89,8 +91,7 @@ export class MultiheadAttention extends Module {
   forward(query, key, value, ...rest) {
     const o = parseArgs('MultiheadAttention.forward', rest, ['keyPaddingMask', 'needWeights', 'attnMask', 'averageAttnWeights'],
       { keyPaddingMask: null, needWeights: true, attnMask: null, averageAttnWeights: true });
-    for (const [n, t] of [['query', query], ['key', key], ['value', value]])
-      if (!(t instanceof Tensor)) throw new TorchError(`MultiheadAttention.forward: ${n} must be a Tensor, got ${describe(t)}`);
+    for (const [n, t] of [['query', query], ['key', key], ['value', value]]) checkInput(this, t, n, { typedArray: false });
     const torch = T();
     return torch.scope(() => {
       const isBatched = query.ndim === 3;

@@ -2,9 +2,10 @@
 // Kaiming-uniform initialisation, padding strings and padding modes).
 import { Module } from '../module.js';
 import { TorchError } from '../../errors.js';
+import { describe } from '../../args.js';
 import { pyRepr } from '../repr.js';
 import * as init from '../init.js';
-import { F, layerArgs, checkDtype, newParameter, ntuple, checkInt, checkBool } from './util.js';
+import { F, layerArgs, checkDtype, newParameter, ntuple, checkInt, checkBool, checkInput, shapeOf } from './util.js';
 import { descOf } from './desc.js';
 
 const PADDING_MODES = ['zeros', 'reflect', 'replicate', 'circular'];
@@ -50,10 +51,10 @@ export class _ConvNd extends Module {
       }
     }
     this._reversedPaddingRepeatedTwice = rev;
-    const dtype = checkDtype(cls, o.dtype);
+    const dtype = checkDtype(cls, o.dtype), bias = checkBool(cls, 'bias', o.bias);
     const wshape = transposed ? [inChannels, outChannels / groups, ...this.kernelSize] : [outChannels, inChannels / groups, ...this.kernelSize];
     this.weight = newParameter(wshape, dtype);
-    if (checkBool(cls, 'bias', o.bias)) this.bias = newParameter([outChannels], dtype);
+    if (bias) this.bias = newParameter([outChannels], dtype);
     else this.registerParameter('bias', null);
     this.resetParameters();
   }
@@ -85,6 +86,7 @@ export class _ConvNd extends Module {
   }
   /** @internal runs F.conv{n}d with the padding plan */
   _convForward(fname, input, weight, bias) {
+    checkInput(this, input);
     const plan = this._paddingPlan();
     const f = F();
     if (!plan.pre) return f[fname](input, weight, bias, this.stride, plan.padding, this.dilation, this.groups);
@@ -168,27 +170,30 @@ export class ConvTranspose2d extends _ConvNd {
    * @param {number[]|null} [outputSize] picks outputPadding so the output has this size
    */
   forward(input, outputSize = null) {
+    checkInput(this, input);
     const outputPadding = this._outputPadding(input, outputSize);
     return F().convTranspose2d(input, this.weight, this.bias, this.stride, this.padding, outputPadding, this.groups, this.dilation);
   }
   /** @internal PyTorch's _output_padding */
   _outputPadding(input, outputSize) {
     if (outputSize === null || outputSize === undefined) return this.outputPadding;
-    const nsp = 2;
-    const nonSpatial = input.ndim === nsp + 2 ? 2 : 1;
+    const nsp = 2, shape = shapeOf(input);
+    const nonSpatial = shape.length === nsp + 2 ? 2 : 1;
+    if (!(Array.isArray(outputSize) || ArrayBuffer.isView(outputSize)) || !Array.from(outputSize).every(Number.isInteger))
+      throw new TorchError(`${this._getName()}.forward(): output_size must be an array of integers, got ${describe(outputSize)}`);
     let size = Array.from(outputSize);
     if (size.length === nonSpatial + nsp) size = size.slice(nonSpatial);
     if (size.length !== nsp)
-      throw new TorchError(`ConvTranspose${nsp}D: for ${input.ndim}D input, output_size must have ${nsp} or ${nonSpatial + nsp} elements (got ${outputSize.length})`);
+      throw new TorchError(`ConvTranspose${nsp}D: for ${shape.length}D input, output_size must have ${nsp} or ${nonSpatial + nsp} elements (got ${outputSize.length})`);
     const minSizes = [], maxSizes = [];
     for (let d = 0; d < nsp; d++) {
-      const dim = (input.shape[d + nonSpatial] - 1) * this.stride[d] - 2 * this.padding[d] + this.dilation[d] * (this.kernelSize[d] - 1) + 1;
+      const dim = (shape[d + nonSpatial] - 1) * this.stride[d] - 2 * this.padding[d] + this.dilation[d] * (this.kernelSize[d] - 1) + 1;
       minSizes.push(dim);
       maxSizes.push(dim + this.stride[d] - 1);
     }
     for (let i = 0; i < nsp; i++) {
       if (size[i] < minSizes[i] || size[i] > maxSizes[i])
-        throw new TorchError(`requested an output size of [${size.join(', ')}], but valid sizes range from [${minSizes.join(', ')}] to [${maxSizes.join(', ')}] (for an input of [${input.shape.slice(2).join(', ')}])`);
+        throw new TorchError(`requested an output size of [${size.join(', ')}], but valid sizes range from [${minSizes.join(', ')}] to [${maxSizes.join(', ')}] (for an input of [${shape.slice(2).join(', ')}])`);
     }
     return size.map((s, d) => s - minSizes[d]);
   }

@@ -4,7 +4,7 @@ import { Module } from '../module.js';
 import { TorchError } from '../../errors.js';
 import { parseArgs, describe } from '../../args.js';
 import { pyRepr } from '../repr.js';
-import { F, checkBool } from './util.js';
+import { F, checkBool, checkInput } from './util.js';
 import { descOf } from './desc.js';
 
 /** @example new nn.Dropout(0.1) */
@@ -17,7 +17,7 @@ export class Dropout extends Module {
     this.p = o.p;
     this.inplace = checkBool('Dropout', 'inplace', o.inplace);
   }
-  forward(input) { return F().dropout(input, this.p, this.training, this.inplace); }
+  forward(input) { return F().dropout(checkInput(this, input), this.p, this.training, this.inplace); }
   _desc() {
     if (this.inplace) return null;
     return descOf('DROPOUT', { floats: [this.p], training: this.training });

@@ -5,7 +5,7 @@ import { TorchError } from '../../errors.js';
 import { describe } from '../../args.js';
 import { pyRepr } from '../repr.js';
 import * as init from '../init.js';
-import { F, T, layerArgs, checkDtype, newParameter, checkInt, checkBool } from './util.js';
+import { F, T, layerArgs, checkDtype, newParameter, checkInt, checkBool, checkInput } from './util.js';
 import { descOf } from './desc.js';
 
 const NAMES = ['paddingIdx', 'maxNorm', 'normType', 'scaleGradByFreq', 'sparse', '_weight', '_freeze'];
@@ -64,7 +64,7 @@ export class Embedding extends Module {
   }
   /** @param {Tensor|Int32Array} input int32 indices of any shape */
   forward(input) {
-    return F().embedding(input, this.weight, this.paddingIdx, this.maxNorm, this.normType, this.scaleGradByFreq, this.sparse);
+    return F().embedding(checkInput(this, input), this.weight, this.paddingIdx, this.maxNorm, this.normType, this.scaleGradByFreq, this.sparse);
   }
   _desc() {
     if (this.maxNorm !== null) return null;

@@ -3,7 +3,7 @@ import { Module } from '../module.js';
 import { parseArgs } from '../../args.js';
 import { pyRepr } from '../repr.js';
 import * as init from '../init.js';
-import { F, layerArgs, checkDtype, newParameter, checkInt, checkBool } from './util.js';
+import { F, layerArgs, checkDtype, newParameter, checkInt, checkBool, checkInput } from './util.js';
 import { descOf } from './desc.js';
 
 /**
@@ -24,9 +24,9 @@ export class Linear extends Module {
     const o = layerArgs('Linear', rest, ['bias'], { bias: true });
     this.inFeatures = checkInt('Linear', 'in_features', inFeatures, { min: 0 });
     this.outFeatures = checkInt('Linear', 'out_features', outFeatures, { min: 0 });
-    const dtype = checkDtype('Linear', o.dtype);
+    const dtype = checkDtype('Linear', o.dtype), bias = checkBool('Linear', 'bias', o.bias);
     this.weight = newParameter([outFeatures, inFeatures], dtype);
-    if (checkBool('Linear', 'bias', o.bias)) this.bias = newParameter([outFeatures], dtype);
+    if (bias) this.bias = newParameter([outFeatures], dtype);
     else this.registerParameter('bias', null);
     this.resetParameters();
   }
@@ -39,7 +39,7 @@ export class Linear extends Module {
     }
   }
   /** @param {Tensor} input [..., inFeatures] */
-  forward(input) { return F().linear(input, this.weight, this.bias); }
+  forward(input) { return F().linear(checkInput(this, input), this.weight, this.bias); }
   _desc() { return descOf('LINEAR', { tensors: [this.weight, this.bias] }); }
   extraRepr() { return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${pyRepr(this.bias !== null)}`; }
 }
@@ -55,9 +55,9 @@ export class Bilinear extends Module {
     this.in1Features = checkInt('Bilinear', 'in1_features', in1Features, { min: 0 });
     this.in2Features = checkInt('Bilinear', 'in2_features', in2Features, { min: 0 });
     this.outFeatures = checkInt('Bilinear', 'out_features', outFeatures, { min: 0 });
-    const dtype = checkDtype('Bilinear', o.dtype);
+    const dtype = checkDtype('Bilinear', o.dtype), bias = checkBool('Bilinear', 'bias', o.bias);
     this.weight = newParameter([outFeatures, in1Features, in2Features], dtype);
-    if (checkBool('Bilinear', 'bias', o.bias)) this.bias = newParameter([outFeatures], dtype);
+    if (bias) this.bias = newParameter([outFeatures], dtype);
     else this.registerParameter('bias', null);
     this.resetParameters();
   }
@@ -70,13 +70,15 @@ export class Bilinear extends Module {
    * @param {Tensor} input1 [..., in1Features]
    * @param {Tensor} input2 [..., in2Features] (same leading shape)
    */
-  forward(input1, input2) { return F().bilinear(input1, input2, this.weight, this.bias); }
+  forward(input1, input2) {
+    return F().bilinear(checkInput(this, input1, 'input1'), checkInput(this, input2, 'input2'), this.weight, this.bias);
+  }
   extraRepr() {
     return `in1_features=${this.in1Features}, in2_features=${this.in2Features}, out_features=${this.outFeatures}, bias=${pyRepr(this.bias !== null)}`;
   }
 }
 
-/** Returns its input (accepts and ignores any constructor arguments). */
+/** Returns its input, whatever it is (accepts and ignores any constructor arguments), as PyTorch's. */
 export class Identity extends Module {
   constructor(..._args) { super(); }
   forward(input) { return input; }
@@ -91,7 +93,7 @@ export class Flatten extends Module {
     this.startDim = checkInt('Flatten', 'start_dim', o.startDim);
     this.endDim = checkInt('Flatten', 'end_dim', o.endDim);
   }
-  forward(input) { return input.flatten(this.startDim, this.endDim); }
+  forward(input) { return checkInput(this, input, 'input', { typedArray: false }).flatten(this.startDim, this.endDim); }
   _desc() { return descOf('FLATTEN', { ints: [this.startDim, this.endDim] }); }
   extraRepr() { return `start_dim=${this.startDim}, end_dim=${this.endDim}`; }
 }

@@ -4,7 +4,7 @@ import { TorchError } from '../../errors.js';
 import { describe } from '../../args.js';
 import { pyRepr } from '../repr.js';
 import * as init from '../init.js';
-import { F, T, layerArgs, checkDtype, newParameter, filled, checkInt, checkBool } from './util.js';
+import { F, T, layerArgs, checkDtype, newParameter, filled, checkInt, checkBool, checkInput, shapeOf } from './util.js';
 import { descOf } from './desc.js';
 
 function checkMomentum(cls, m) {
@@ -62,7 +62,7 @@ export class _BatchNorm extends Module {
       init.zeros_(this.bias);
     }
   }
-  /** @internal throws PyTorch's message for a wrong rank */
+  /** @internal throws PyTorch's message for a wrong rank (of a checked input) */
   _checkInputDim(_input) {}
 
   /**
@@ -86,7 +86,7 @@ export class _BatchNorm extends Module {
     return this.training || (this.running_mean === null && this.running_var === null);
   }
   forward(input) {
-    this._checkInputDim(input);
+    this._checkInputDim(checkInput(this, input));
     const factor = this._averageFactor();
     const useStats = !this.training || this.trackRunningStats;
     return F().batchNorm(input, useStats ? this.running_mean : null, useStats ? this.running_var : null,
@@ -118,7 +118,8 @@ export class _BatchNorm extends Module {
 export class BatchNorm1d extends _BatchNorm {
   constructor(numFeatures, ...rest) { super(); this._setup('BatchNorm1d', numFeatures, rest); }
   _checkInputDim(input) {
-    if (input.ndim !== 2 && input.ndim !== 3) throw new TorchError(`expected 2D or 3D input (got ${input.ndim}D input)`);
+    const ndim = shapeOf(input).length;
+    if (ndim !== 2 && ndim !== 3) throw new TorchError(`expected 2D or 3D input (got ${ndim}D input)`);
   }
   _rankCode() { return 1; }
 }
@@ -127,7 +128,8 @@ export class BatchNorm1d extends _BatchNorm {
 export class BatchNorm2d extends _BatchNorm {
   constructor(numFeatures, ...rest) { super(); this._setup('BatchNorm2d', numFeatures, rest); }
   _checkInputDim(input) {
-    if (input.ndim !== 4) throw new TorchError(`expected 4D input (got ${input.ndim}D input)`);
+    const ndim = shapeOf(input).length;
+    if (ndim !== 4) throw new TorchError(`expected 4D input (got ${ndim}D input)`);
   }
   _rankCode() { return 2; }
 }
@@ -161,7 +163,7 @@ export class LayerNorm extends Module {
   resetParameters() {
     if (this.elementwiseAffine) { init.ones_(this.weight); init.zeros_(this.bias); }
   }
-  forward(input) { return F().layerNorm(input, this.normalizedShape, this.weight, this.bias, this.eps); }
+  forward(input) { return F().layerNorm(checkInput(this, input), this.normalizedShape, this.weight, this.bias, this.eps); }
   _desc() {
     // the chain's LAYER_NORM knows only the number of normalized dims: the
     // affine weight is what checks their sizes
@@ -197,7 +199,7 @@ export class GroupNorm extends Module {
   resetParameters() {
     if (this.affine) { init.ones_(this.weight); init.zeros_(this.bias); }
   }
-  forward(input) { return F().groupNorm(input, this.numGroups, this.weight, this.bias, this.eps); }
+  forward(input) { return F().groupNorm(checkInput(this, input), this.numGroups, this.weight, this.bias, this.eps); }
   _desc() {
     return descOf('GROUP_NORM', { ints: [this.numGroups], floats: [this.eps], tensors: [this.weight, this.bias] });
   }

@@ -3,7 +3,7 @@ import { Module } from '../module.js';
 import { TorchError } from '../../errors.js';
 import { parseArgs, describe } from '../../args.js';
 import { pyRepr } from '../repr.js';
-import { F, checkBool } from './util.js';
+import { F, checkBool, checkInput } from './util.js';
 import { descOf } from './desc.js';
 
 function intOrPair(cls, what, v) {
@@ -31,7 +31,7 @@ export class MaxPool2d extends Module {
   }
   /** @returns {Tensor|[Tensor, Tensor]} the pooled values (and int32 indices with returnIndices) */
   forward(input) {
-    return F().maxPool2d(input, this.kernelSize, this.stride, this.padding, this.dilation,
+    return F().maxPool2d(checkInput(this, input), this.kernelSize, this.stride, this.padding, this.dilation,
       { ceilMode: this.ceilMode, returnIndices: this.returnIndices });
   }
   _desc() {
@@ -59,7 +59,7 @@ export class AvgPool2d extends Module {
     this.divisorOverride = o.divisorOverride ?? null;
   }
   forward(input) {
-    return F().avgPool2d(input, this.kernelSize, this.stride, this.padding, this.ceilMode, this.countIncludePad, this.divisorOverride);
+    return F().avgPool2d(checkInput(this, input), this.kernelSize, this.stride, this.padding, this.ceilMode, this.countIncludePad, this.divisorOverride);
   }
   _desc() {
     return descOf('AVG_POOL2D', { ints: [...pair(this.kernelSize), ...pair(this.stride), ...pair(this.padding), this.ceilMode ? 1 : 0, this.countIncludePad ? 1 : 0, this.divisorOverride ?? 0] });
@@ -76,7 +76,7 @@ export class AdaptiveAvgPool2d extends Module {
       throw new TorchError(`AdaptiveAvgPool2d: output_size must be an integer or an array of 2 integers (or nulls), got ${describe(outputSize)}`);
     this.outputSize = Array.isArray(outputSize) ? outputSize.slice() : outputSize;
   }
-  forward(input) { return F().adaptiveAvgPool2d(input, this.outputSize); }
+  forward(input) { return F().adaptiveAvgPool2d(checkInput(this, input), this.outputSize); }
   _desc() {
     const [h, w] = pair(this.outputSize);
     return descOf('ADAPTIVE_AVG_POOL2D', { ints: [h ?? -1, w ?? -1] });

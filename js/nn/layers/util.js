@@ -1,7 +1,9 @@
 // Shared pieces of the layer files: parameter and buffer creation with a
-// dtype (PyTorch's factory_kwargs), tuple arguments, nn.functional lookup.
+// dtype (PyTorch's factory_kwargs), tuple arguments, forward inputs,
+// nn.functional lookup.
 import { TorchError } from '../../errors.js';
 import { describe, parseArgs } from '../../args.js';
+import { Tensor } from '../../tensor.js';
 import { Parameter, env } from '../module.js';
 
 /** torch.F, looked up at call time (installed after the layers). */
@@ -49,3 +51,23 @@ export function checkBool(cls, what, v) {
   if (typeof v !== 'boolean') throw new TorchError(`${cls}: ${what} must be a boolean, got ${describe(v)}`);
   return v;
 }
+
+const isTypedArray = (v) => ArrayBuffer.isView(v) && !(v instanceof DataView);
+
+/**
+ * Checks a forward() input: a Tensor, or (unless `typedArray` is false, for
+ * layers that call Tensor methods on it) a typed array, which nn.functional
+ * reads as a 1-D tensor. Every layer checks its inputs with this, so a wrong
+ * input is a TorchError naming the layer and the argument.
+ * @param {{_getName(): string}} layer the module whose forward runs (named in the message)
+ * @param {any} v
+ * @param {string} [what] the argument's name
+ * @param {{typedArray?: boolean}} [opts]
+ */
+export function checkInput(layer, v, what = 'input', { typedArray = true } = {}) {
+  if (v instanceof Tensor || (typedArray && isTypedArray(v))) return v;
+  throw new TorchError(`${layer._getName()}.forward(): argument '${what}' must be a Tensor, got ${describe(v)}`);
+}
+
+/** The shape of a checked forward input (a typed array is 1-D). */
+export const shapeOf = (v) => (v instanceof Tensor ? v.shape : [v.length]);

@@ -11,7 +11,7 @@ import { Module, Parameter, env } from '../module.js';
 import { ModuleList, ModuleDict } from '../containers.js';
 import { Tensor } from '../../tensor.js';
 import { TorchError } from '../../errors.js';
-import { isPlainObject } from '../../args.js';
+import { parseArgs, checkBool, checkString, checkFunction } from '../../args.js';
 import { typename } from '../repr.js';
 
 const torchSize = (s) => `torch.Size([${s.join(', ')}])`;
@@ -19,6 +19,12 @@ const torchDtype = (d) => `torch.${d}`;
 const sameShape = (a, b) => a.length === b.length && a.every((s, i) => s === b[i]);
 const noGrad = (fn) => env.torch.noGrad(fn);
 const typeName = (v) => (v instanceof Tensor ? 'Tensor' : typename(v));
+
+/** Throws unless v is an nn.Module (fname's argument `what`). */
+function needModule(fname, v, what = 'module') {
+  if (!(v instanceof Module)) throw new TorchError(`${fname}(): ${what} must be an nn.Module, got ${typename(v)}`);
+  return v;
+}
 
 let cacheEnabled = 0;
 let cache = new Map(); // module -> Map<name, Tensor>
@@ -31,6 +37,7 @@ let cache = new Map(); // module -> Map<name, Tensor>
  * @returns {T}
  */
 export function cached(fn) {
+  checkFunction('cached', fn);
   cacheEnabled++;
   try {
     return fn();
@@ -75,7 +82,12 @@ export class ParametrizationList extends ModuleList {
    * @param {boolean} [unsafe=false]
    */
   constructor(modules, original, unsafe = false) {
-    if (!modules || modules.length === 0) throw new TorchError('ParametrizationList requires one or more modules.');
+    if (!Array.isArray(modules) && !(modules instanceof ModuleList))
+      throw new TorchError(`ParametrizationList(): modules must be an array of nn.Modules, got ${typename(modules)}`);
+    if (modules.length === 0) throw new TorchError('ParametrizationList requires one or more modules.');
+    for (const m of modules) needModule('ParametrizationList', m, 'modules[i]');
+    if (!(original instanceof Tensor)) throw new TorchError(`ParametrizationList(): original must be a Tensor, got ${typename(original)}`);
+    checkBool('ParametrizationList', unsafe, 'unsafe');
     super(modules);
     this.unsafe = unsafe;
     const originalShape = original.shape, originalDtype = original.dtype;
@@ -246,6 +258,7 @@ export function isParametrized(module, tensorName = null) {
 
 /** The module's class before any parametrization (PyTorch's type_before_parametrizations). */
 export function typeBeforeParametrizations(module) {
+  needModule('typeBeforeParametrizations', module);
   if (isParametrized(module)) return Object.getPrototypeOf(Object.getPrototypeOf(module)).constructor;
   return module.constructor;
 }
@@ -257,7 +270,7 @@ export function typeBeforeParametrizations(module) {
  * @param {Module} module
  * @param {string} tensorName a parameter or buffer (or an already parametrized name)
  * @param {Module} parametrization
- * @param {{unsafe?: boolean}} [opts] unsafe skips the shape and dtype checks
+ * @param {{unsafe?: boolean}|boolean} [opts] unsafe skips the shape and dtype checks
  * @returns {Module} module
  * @example
  * class Symmetric extends nn.Module {
@@ -268,10 +281,14 @@ export function typeBeforeParametrizations(module) {
  * linear.weight;                           // symmetric
  * linear.parametrizations.weight.original; // the Parameter the optimizer updates
  */
-export function registerParametrization(module, tensorName, parametrization, opts = {}) {
-  if (!(module instanceof Module)) throw new TorchError(`registerParametrization: module must be an nn.Module, got ${typename(module)}`);
-  if (!(parametrization instanceof Module)) throw new TorchError(`registerParametrization: parametrization must be an nn.Module, got ${typename(parametrization)}`);
-  const unsafe = isPlainObject(opts) ? !!opts.unsafe : !!opts;
+export function registerParametrization(module, tensorName, parametrization, ...rest) {
+  const f = 'registerParametrization';
+  needModule(f, module);
+  checkString(f, tensorName, 'tensorName');
+  needModule(f, parametrization, 'parametrization');
+  let { unsafe } = parseArgs(f, rest, ['unsafe'], { unsafe: false });
+  if (unsafe === undefined) unsafe = false;
+  checkBool(f, unsafe, 'unsafe');
   parametrization.train(module.training);
   if (isParametrized(module, tensorName)) {
     const plist = module.parametrizations.get(tensorName);
@@ -326,8 +343,13 @@ export function registerParametrization(module, tensorName, parametrization, opt
  * @param {{leaveParametrized?: boolean}|boolean} [opts]
  * @returns {Module} module
  */
-export function removeParametrizations(module, tensorName, opts = {}) {
-  const leaveParametrized = typeof opts === 'boolean' ? opts : (opts.leaveParametrized ?? true);
+export function removeParametrizations(module, tensorName, ...rest) {
+  const f = 'removeParametrizations';
+  needModule(f, module);
+  checkString(f, tensorName, 'tensorName');
+  let { leaveParametrized } = parseArgs(f, rest, ['leaveParametrized'], { leaveParametrized: true });
+  if (leaveParametrized === undefined) leaveParametrized = true;
+  checkBool(f, leaveParametrized, 'leaveParametrized');
   if (!isParametrized(module, tensorName))
     throw new TorchError(`Module ${module} does not have a parametrization on ${tensorName}`);
   const plist = module.parametrizations.get(tensorName);
