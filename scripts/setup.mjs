@@ -3,11 +3,12 @@
 // Silent (and well under a second) when everything is already there.
 //
 //   node scripts/setup.mjs          compilers (emscripten, cmake, gcc, clang) + npm deps
-//   node scripts/setup.mjs --test   also Chromium when tests/browser/ has tests
+//   node scripts/setup.mjs --test   also Chromium when tests/browser/ has tests, and
+//                                   clang's libFuzzer runtime (tests/fuzz)
 //
 // As root it runs apt-get itself; otherwise it prints the command and fails.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ROOT, ScriptError, die, listFiles, log, run, which } from './util.mjs';
@@ -31,15 +32,30 @@ export function findChromium() {
   return which('chromium') ?? which('chromium-browser');
 }
 
+/** Whether clang's libFuzzer runtime is installed (Debian: libclang-rt-<N>-dev). */
+export function fuzzerRuntimePresent() {
+  const base = '/usr/lib';
+  for (const llvm of existsSync(base) ? readdirSync(base).filter((d) => /^llvm-\d+$/.test(d)) : []) {
+    const clangDir = join(base, llvm, 'lib', 'clang');
+    for (const v of existsSync(clangDir) ? readdirSync(clangDir) : []) {
+      const libs = join(clangDir, v, 'lib', 'linux');
+      if (existsSync(libs) && readdirSync(libs).some((f) => f.startsWith('libclang_rt.fuzzer-'))) return true;
+    }
+  }
+  return false;
+}
+
 function checkNode() {
   const major = Number(process.versions.node.split('.')[0]);
   if (major < 20) throw new ScriptError(`Node >= 20 is required (this is ${process.version})`);
 }
 
-function installSystemPackages(wantBrowser) {
+function installSystemPackages(wantBrowser, wantFuzz) {
   const missing = new Set();
   for (const [tool, pkg] of TOOLS) if (!which(tool)) missing.add(pkg);
   if (wantBrowser && !findChromium()) missing.add('chromium');
+  // clang only recommends its runtimes, and apt-get runs with --no-install-recommends
+  if (wantFuzz && !fuzzerRuntimePresent()) missing.add('libclang-rt-dev');
   if (missing.size === 0) return;
 
   const pkgs = [...missing].sort();
@@ -61,6 +77,7 @@ function installSystemPackages(wantBrowser) {
     if (!which(tool)) throw new ScriptError(`'${tool}' is still missing after installing ${pkg}`);
   }
   if (wantBrowser && !findChromium()) throw new ScriptError('chromium is still missing after apt-get install');
+  if (wantFuzz && !fuzzerRuntimePresent()) throw new ScriptError("clang's libFuzzer runtime is still missing after apt-get install");
 }
 
 function installNodeModules() {
@@ -94,7 +111,7 @@ if (isMain) {
   for (const a of args) if (a !== '--test') die(new ScriptError(`unknown option ${a} (known: --test)`));
   try {
     checkNode();
-    installSystemPackages(args.has('--test') && browserTestsPresent());
+    installSystemPackages(args.has('--test') && browserTestsPresent(), args.has('--test'));
     installNodeModules();
   } catch (e) {
     die(e);

@@ -3,6 +3,9 @@
 //   1. native   C tests under ctest (build/native, built by `build.mjs --native`)
 //   2. asan     the same C tests with AddressSanitizer + UBSan (build/asan);
 //               skipped when FT_TEST_QUICK=1
+//   2b. fuzz    each libFuzzer target of tests/fuzz for 20 s, after its crash
+//               reproducers (scripts/fuzz.mjs, build/fuzz, clang); skipped
+//               when FT_TEST_QUICK=1
 //   3. node     node --test over tests/js/**/*.test.mjs (with --expose-gc)
 //   4. browser  node --test over tests/browser/**/*.test.mjs, if there are any
 // `npm test` builds first (setup + build --native), then runs this.
@@ -91,6 +94,15 @@ step('asan', () => {
     defs: { CMAKE_BUILD_TYPE: 'Debug', FT_SANITIZE: 'ON' },
   });
   ctest('build/asan');
+});
+
+step('fuzz', () => {
+  if (quick) {
+    log('FT_TEST_QUICK=1: skipping the fuzz targets');
+    return 'skipped';
+  }
+  // prints "fuzz: N passed, N failed", one check per target
+  runCounted(process.execPath, [join(ROOT, 'scripts', 'fuzz.mjs'), '--seconds', '20']);
 });
 
 step('node', () => {

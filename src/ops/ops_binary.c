@@ -442,7 +442,8 @@ ft_status ft_where(ft_tensor *cond, ft_tensor *a, ft_tensor *b, ft_tensor **out)
 static ft_status with_scalar(ft_op op, ft_tensor *a, double s, ft_tensor **out) {
   ft_tensor *k;
   ft_dtype dt = a->dtype;
-  if (!ft_is_float(dt) && s != (double)(int32_t)s) dt = FT_F32;
+  /* the range test first: casting a double outside int32 is undefined */
+  if (!ft_is_float(dt) && !(s >= -2147483648.0 && s <= 2147483647.0 && s == (double)(int32_t)s)) dt = FT_F32;
   FT_TRY(ft_scalar(s, dt, &k));
   ft_status st = call2(op, a, k, out);
   ft_release(k);

@@ -54,7 +54,9 @@ static ft_status eval_slice(ft_tensor *const *in, int nin, const ft_attrs *at, f
   memcpy(shape, x->shape, sizeof shape);
   memcpy(strides, x->strides, sizeof strides);
   shape[g.dim] = g.len;
-  strides[g.dim] *= g.step;
+  /* a dim of size 0 or 1 never steps, and a huge step on a huge stride
+   * (slices of slices) would overflow */
+  if (g.len > 1) strides[g.dim] *= g.step;
   int64_t off = x->offset + (g.len > 0 ? g.start * x->strides[g.dim] : 0);
   return ft_tensor_view_of(x, shape, strides, x->ndim, off, out);
 }
