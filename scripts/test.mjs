@@ -3,9 +3,10 @@
 //   1. native   C tests under ctest (build/native, built by `build.mjs --native`)
 //   2. asan     the same C tests with AddressSanitizer + UBSan (build/asan);
 //               skipped when FT_TEST_QUICK=1
-//   2b. fuzz    each libFuzzer target of tests/fuzz for 20 s, after its crash
-//               reproducers (scripts/fuzz.mjs, build/fuzz, clang); skipped
-//               when FT_TEST_QUICK=1
+//   2b. fuzz    each libFuzzer target of tests/fuzz: its crash reproducers
+//               and seeds, then 40,000 executions with a fixed seed, the same
+//               inputs on every machine (scripts/fuzz.mjs, build/fuzz,
+//               clang); skipped when FT_TEST_QUICK=1
 //   3. node     node --test over tests/js/**/*.test.mjs (with --expose-gc)
 //   4. browser  node --test over tests/browser/**/*.test.mjs, if there are any
 // `npm test` builds first (setup + build --native), then runs this.
@@ -102,7 +103,7 @@ step('fuzz', () => {
     return 'skipped';
   }
   // prints "fuzz: N passed, N failed", one check per target
-  runCounted(process.execPath, [join(ROOT, 'scripts', 'fuzz.mjs'), '--seconds', '20']);
+  runCounted(process.execPath, [join(ROOT, 'scripts', 'fuzz.mjs'), '--runs', '40000', '--seed', '1']);
 });
 
 step('node', () => {

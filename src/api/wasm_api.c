@@ -254,7 +254,17 @@ FT_EXPORT int ft_api_materialize(int32_t h) {
                       "don't support that yet, please shout over at https://github.com/pytorch/functorch/issues/257 .");
   }
   ft_tensor *out = NULL;
-  return finish_new(ft_plain_contiguous(ft_base_value(t), &out), out);
+  FT_TRY(ft_plain_contiguous(ft_base_value(t), &out));
+  /* a vmap wrapper whose level was popped looks through to its batched
+   * value, which has more elements than the shape JavaScript was given */
+  bool same = out->ndim == t->ndim;
+  for (int k = 0; same && k < t->ndim; k++) same = out->shape[k] == t->shape[k];
+  if (!same) {
+    ft_release(out);
+    return ft_error(FT_ERR_RUNTIME, "reading data: this tensor escaped from a vmap that has returned; its value is "
+                                    "only defined inside the vmap");
+  }
+  return finish_new(FT_OK, out);
 }
 
 FT_EXPORT void ft_api_release(int32_t h) {
@@ -406,10 +416,33 @@ FT_EXPORT int ft_api_level_push(int kind, double batch_size, int randomness) {
 FT_EXPORT int ft_api_level_pop(int id) { return ft_level_pop(id); }
 
 /* func.grad's inputs: a fresh leaf at grad level `level`. */
+/* A transform wraps its inputs at its own level, which must be live and of
+ * its kind, and they come from outside it: js/ wraps them right after the
+ * push, but a wrapper of the level itself (or of one inside it) would nest
+ * a level in itself, a structure every interpreter assumes away. */
+/* t with the wrappers of popped levels on top looked through (NOTE:
+ * [levels]): what a transform wraps, so that the wrapper's shape is its
+ * value's (an escaped vmap wrapper's value has its batch dim). */
+static ft_tensor *live_value(ft_tensor *t) {
+  while (t->level > 0 && !ft_level_get(t->level)) t = t->inner;
+  return t;
+}
+
+static ft_status check_wrap(int level, ft_level_kind kind, ft_tensor *x, const char *what) {
+  ft_level *lv = ft_level_get(level);
+  if (!lv || lv->kind != kind) return ft_error(FT_ERR_RUNTIME, "%s: level %d is not a live level of this transform", what, level);
+  for (ft_tensor *t = x; t->level > 0; t = t->inner)
+    if (t->level >= level && ft_level_get(t->level))
+      return ft_error(FT_ERR_RUNTIME, "%s: the tensor already belongs to this transform (level %d) or to one inside it",
+                      what, level);
+  return FT_OK;
+}
+
 FT_EXPORT int ft_api_grad_wrap(int level, int32_t h) {
   FT_TRY(check_handle(h, "grad input"));
+  FT_TRY(check_wrap(level, FT_LV_GRAD, T(h), "grad input"));
   ft_tensor *t = NULL;
-  return finish_new(ft_grad_wrap_leaf(level, T(h), &t), t);
+  return finish_new(ft_grad_wrap_leaf(level, live_value(T(h)), &t), t);
 }
 /* Reverse pass at `level` from in[0..n), cotangents in[n..2n) (0 = ones). */
 FT_EXPORT int ft_api_backward_level(int level, int n, int retain_graph, int create_graph) {
@@ -440,10 +473,22 @@ FT_EXPORT int ft_api_leaf_grad(int level, int32_t h) {
 }
 /* The value of h one level below `level` if h is wrapped at it, else h itself
  * (new handle). Used to return a transform's outputs. */
+/* Strips h's wrappers above `level`, which js/ only asks of levels that
+ * are gone (a transform reads its outputs after the ones inside it
+ * returned): the value under a live wrapper must not reach JavaScript,
+ * whose in-place writes would then change what that wrapper holds. */
+static ft_status strip_above(int level, ft_tensor **t, const char *what) {
+  for (; (*t)->level > level; *t = (*t)->inner)
+    if (ft_level_get((*t)->level))
+      return ft_error(FT_ERR_RUNTIME, "%s: the tensor is wrapped by transform level %d, which is still live", what,
+                      (int)(*t)->level);
+  return FT_OK;
+}
+
 FT_EXPORT int ft_api_unwrap(int level, int32_t h) {
   FT_TRY(check_handle(h, "unwrap"));
   ft_tensor *t = T(h);
-  while (t->level > level) t = t->inner; /* dead inner levels: behave as their value */
+  FT_TRY(strip_above(level, &t, "unwrap")); /* dead inner levels: behave as their value */
   if (t->level == level) t = t->inner;
   ft_retain(t);
   g_scratch.out[0] = H(t);
@@ -453,11 +498,25 @@ FT_EXPORT int ft_api_unwrap(int level, int32_t h) {
 /* A jvp-level wrapper (primal, tangent); tangent 0 = zero. */
 FT_EXPORT int ft_api_jvp_wrap(int level, int32_t primal, int32_t tangent) {
   FT_TRY(check_handle(primal, "jvp primal"));
+  FT_TRY(check_wrap(level, FT_LV_JVP, T(primal), "jvp primal"));
+  if (tangent) { /* js/ matches it to the primal first; a mismatch would break every rule */
+    FT_TRY(check_handle(tangent, "jvp tangent"));
+    FT_TRY(check_wrap(level, FT_LV_JVP, T(tangent), "jvp tangent"));
+    ft_tensor *p = live_value(T(primal)), *g = live_value(T(tangent));
+    bool same = p->ndim == g->ndim && p->dtype == g->dtype;
+    for (int k = 0; same && k < p->ndim; k++) same = p->shape[k] == g->shape[k];
+    if (!same) {
+      char b1[FT_SHAPE_BUF], b2[FT_SHAPE_BUF];
+      return ft_error(FT_ERR_VALUE, "jvp: the tangent (%s %s) must have the primal's shape and dtype (%s %s)",
+                      ft_dtype_name(g->dtype), ft_shape_str(g->shape, g->ndim, b1, sizeof b1), ft_dtype_name(p->dtype),
+                      ft_shape_str(p->shape, p->ndim, b2, sizeof b2));
+    }
+  }
   ft_tensor *t = NULL;
-  ft_status st = ft_wrapper_new(level, T(primal), &t);
+  ft_status st = ft_wrapper_new(level, live_value(T(primal)), &t);
   if (!st && tangent) {
-    ft_retain(T(tangent));
-    t->tangent = T(tangent);
+    ft_retain(live_value(T(tangent)));
+    t->tangent = live_value(T(tangent));
   }
   return finish_new(st, t);
 }
@@ -465,7 +524,7 @@ FT_EXPORT int ft_api_jvp_wrap(int level, int32_t primal, int32_t tangent) {
 FT_EXPORT int ft_api_jvp_tangent(int level, int32_t h) {
   FT_TRY(check_handle(h, "jvp output"));
   ft_tensor *t = T(h);
-  while (t->level > level) t = t->inner;
+  FT_TRY(strip_above(level, &t, "jvp"));
   g_scratch.out[0] = 0;
   if (t->level == level && t->tangent) {
     ft_retain(t->tangent);
@@ -477,8 +536,12 @@ FT_EXPORT int ft_api_jvp_tangent(int level, int32_t h) {
 /* A vmap-level wrapper whose batch dimension is `bdim` of x. */
 FT_EXPORT int ft_api_vmap_wrap(int level, int32_t h, int bdim) {
   FT_TRY(check_handle(h, "vmap input"));
-  ft_tensor *x = T(h), *t = NULL;
+  ft_tensor *x = live_value(T(h)), *t = NULL;
+  FT_TRY(check_wrap(level, FT_LV_VMAP, x, "vmap input"));
   if (bdim < 0 || bdim >= x->ndim) return ft_error(FT_ERR_INDEX, "vmap: bad batch dimension %d for a %d-d input", bdim, x->ndim);
+  if (x->shape[bdim] != ft_level_get(level)->batch_size) /* js/ checks it first; the rules rely on it */
+    return ft_error(FT_ERR_VALUE, "vmap: the input's size %lld in dim %d differs from the batch size %lld",
+                    (long long)x->shape[bdim], bdim, (long long)ft_level_get(level)->batch_size);
   ft_status st = ft_wrapper_new(level, x, &t);
   if (!st) {
     t->bdim = bdim;
@@ -502,7 +565,7 @@ FT_EXPORT int ft_api_vmap_bdim(int level, int32_t h) {
 FT_EXPORT int ft_api_vmap_unwrap(int level, int32_t h, int out_dim, double batch_size) {
   FT_TRY(check_handle(h, "vmap output"));
   ft_tensor *t = T(h);
-  while (t->level > level) t = t->inner;
+  FT_TRY(strip_above(level, &t, "vmap"));
   ft_tensor *r = NULL;
   ft_status st;
   if (t->level == level) {
@@ -660,13 +723,16 @@ FT_EXPORT int ft_api_func_pop(int level) { return ft_func_pop(level); }
 /* An input of the functionalized function: a base wrapper at `level` around h. */
 FT_EXPORT int ft_api_func_wrap(int level, int32_t h) {
   FT_TRY(check_handle(h, "functionalize input"));
+  FT_TRY(check_wrap(level, FT_LV_FUNC, T(h), "functionalize input"));
   ft_tensor *t = NULL;
-  return finish_new(ft_func_wrap(level, T(h), &t), t);
+  return finish_new(ft_func_wrap(level, live_value(T(h)), &t), t);
 }
 /* An output: h's value one level below `level` with pending writes applied
  * (h itself if not wrapped there); views are copied when copy_views. */
 FT_EXPORT int ft_api_func_sync_unwrap(int level, int32_t h, int copy_views) {
   FT_TRY(check_handle(h, "functionalize output"));
+  ft_tensor *above = T(h);
+  FT_TRY(strip_above(level, &above, "functionalize"));
   ft_tensor *t = NULL;
   return finish_new(ft_func_unwrap(level, T(h), copy_views != 0, &t), t);
 }

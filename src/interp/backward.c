@@ -1,6 +1,7 @@
 /* The reverse pass of a grad level (see NOTE: [saved values] in grad.c). */
 #include "../core.h"
 #include "../ops/ops.h"
+#include "reach.h"
 
 typedef struct {
   ft_node **v;
@@ -135,7 +136,9 @@ static ft_status run_node(int32_t L, ft_node *n, bool create_graph) {
     if (!need[i] || !gin[i]) continue;
     ft_edge *e = &n->edges[i];
     if (e->node) FT_CHECK(accumulate(&e->node->gacc[e->idx], gin[i]));
-    else FT_CHECK(accumulate(&e->leaf->grad, gin[i]));
+    /* a leaf that stopped requiring grad after the graph used it gets
+     * nothing, as PyTorch's AccumulateGrad does */
+    else if (e->leaf->requires_grad) FT_CHECK(accumulate(&e->leaf->grad, gin[i]));
   }
 fail:
   for (int i = 0; i < nin; i++) { ft_release(gin[i]); ft_release(sin[i]); }
@@ -173,6 +176,9 @@ ft_status ft_backward(int32_t level, int nroots, ft_tensor *const *roots, ft_ten
                         r, ft_shape_str(g->shape, g->ndim, b1, sizeof b1), r, ft_shape_str(p->shape, p->ndim, b2, sizeof b2));
     }
   }
+  /* The roots are held for the whole pass: the ops it dispatches may sync
+   * a functionalize view, which replaces the value a root was peeled to. */
+  for (int r = 0; r < nroots; r++) ft_retain(peeled[r]);
   /* A popped level (vjp's vjpFn runs after its transform returned) has no
    * recording to disable: its saved values live one level down. */
   if (!create_graph && lv) lv->disabled++;
@@ -184,10 +190,15 @@ ft_status ft_backward(int32_t level, int nroots, ft_tensor *const *roots, ft_ten
     ft_tensor *p = peeled[r], *g;
     if (grads && grads[r]) {
       /* Without create_graph the seed is a value one level down, as PyTorch
-       * detaches it; kept as given, x.backward(x) would store x as its own
-       * grad, a cycle that nothing can break. */
-      g = !create_graph && grads[r]->level == level ? grads[r]->inner : grads[r];
-      if (g == p) { /* x.backward(x, createGraph): a copy, as PyTorch's AccumulateGrad makes */
+       * detaches it (wrappers of popped levels are looked through anyway).
+       * A seed that still refers to the root (x.backward(x), or a wrapper
+       * of x) is copied, as PyTorch's AccumulateGrad copies: kept, it would
+       * make the root own itself, a cycle that nothing can break. */
+      g = grads[r];
+      while (g->level > 0 && (!ft_level_get(g->level) || (!create_graph && g->level == level))) g = g->inner;
+      unsigned how = 0;
+      if (g != p && (st = ft_reach(g, p, &how))) break;
+      if (g == p || how) {
         if ((st = ft_clone(g, &g))) break;
       } else {
         ft_retain(g);
@@ -217,5 +228,6 @@ ft_status ft_backward(int32_t level, int nroots, ft_tensor *const *roots, ft_ten
     for (int j = 0; j < order.v[k]->nout; j++) { ft_release(order.v[k]->gacc[j]); order.v[k]->gacc[j] = NULL; }
   vec_free(&order);
   if (!create_graph && lv) lv->disabled--;
+  for (int r = 0; r < nroots; r++) ft_release(peeled[r]);
   return st;
 }

@@ -36,7 +36,18 @@ ft_status ft_dispatch(ft_op op, int nin, ft_tensor *const *in, const ft_attrs *a
   for (int j = 0; j < d->nout; j++) out[j] = NULL;
   /* Composite ops are decomposed at the level they are called from: their
    * eval dispatches primitives, which every level knows how to interpret. */
-  if (d->flags & FT_F_COMPOSITE) return d->eval(in, nin, at, out);
+  if (d->flags & FT_F_COMPOSITE) {
+    /* A wrapper of a popped level behaves as its inner value (NOTE:
+     * [levels]); a composite reads its inputs' shapes, so it gets that
+     * value, not an escaped vmap wrapper's unbatched shape. */
+    ft_tensor *live[nin > 0 ? nin : 1];
+    for (int i = 0; i < nin; i++) {
+      ft_tensor *t = in[i];
+      while (t->level > 0 && !ft_level_get(t->level)) t = t->inner;
+      live[i] = t;
+    }
+    return d->eval(live, nin, at, out);
+  }
   /* A random op is seen by every vmap level on the stack, batched inputs or
    * not: each one applies its `randomness` (functorch's FuncTorchVmapMode). */
   if (d->flags & FT_F_RANDOM) {

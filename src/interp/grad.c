@@ -11,6 +11,7 @@
 #include "../core.h"
 #include "../ops/ops.h"
 #include "trace.h"
+#include "reach.h"
 
 static bool is_float(ft_dtype dt) { return dt == FT_F32 || dt == FT_F64; }
 
@@ -88,6 +89,23 @@ void ft_node_release(ft_node *n) {
 
 /* ---- recording ------------------------------------------------------------ */
 
+/* A value for a node to save. A plain tensor is saved through a private
+ * alias (same storage and geometry): its own struct may be the program's,
+ * which an in-place write can turn into a wrapper of this level
+ * (grad_assign), and a node must not then hold a wrapper whose history
+ * leads back to it (NOTE: [saved values]). Wrappers of lower levels are
+ * saved as they are: an alias would lose a leaf's identity. */
+static ft_status save_value(ft_tensor *v, ft_tensor **out) {
+  if (v->level > 0) {
+    ft_retain(v);
+    *out = v;
+    return FT_OK;
+  }
+  FT_TRY(ft_tensor_view_of(v, v->shape, v->strides, v->ndim, v->offset, out));
+  ft_trace_rewrapped(v, *out); /* func.compile keys the alias as v (trace.c) */
+  return FT_OK;
+}
+
 ft_status ft_grad_interpret(ft_level *lv, ft_op op, int nin, ft_tensor *const *in, const ft_attrs *at,
                             ft_tensor **out) {
   const ft_op_def *d = ft_ops[op];
@@ -121,8 +139,8 @@ ft_status ft_grad_interpret(ft_level *lv, ft_op op, int nin, ft_tensor *const *i
       else { n->edges[i].leaf = p; ft_retain(p); }
     }
     if (d->flags & FT_F_SAVE_IN) {
-      n->saved_in[i] = inner[i];
-      ft_retain(inner[i]);
+      st = save_value(inner[i], &n->saved_in[i]);
+      if (st) { ft_node_release(n); goto fail_outs; }
       n->saved_ver[i] = ft_base_value(inner[i])->storage->version;
     }
   }
@@ -132,8 +150,8 @@ ft_status ft_grad_interpret(ft_level *lv, ft_op op, int nin, ft_tensor *const *i
     n->out_ndim[j] = o->ndim;
     n->out_dtype[j] = o->dtype;
     if (d->flags & FT_F_SAVE_OUT) {
-      n->saved_out[j] = o;
-      ft_retain(o);
+      st = save_value(o, &n->saved_out[j]);
+      if (st) { ft_node_release(n); goto fail_outs; }
       n->saved_ver[nin + j] = ft_base_value(o)->storage->version;
     }
   }
@@ -217,63 +235,14 @@ ft_status ft_jvp_assign_(ft_level *lv, ft_tensor *dst, ft_tensor *src);
 ft_status ft_vmap_assign_(ft_level *lv, ft_tensor *dst, ft_tensor *src);
 ft_status ft_func_assign_(ft_level *lv, ft_tensor *dst, ft_tensor *src);
 
-/* Whether dp sits under v's wrappers (v itself excluded). */
-static bool wraps(const ft_tensor *v, const ft_tensor *dp) {
-  for (; v && v->level > 0; v = v->inner)
-    if (v->inner == dp) return true;
-  return false;
+/* functorch's error for an in-place write into a tensor from outside the transform */
+ft_status ft_captured_write_error(void) {
+  return ft_error(FT_ERR_RUNTIME,
+                  "During a grad (vjp, jvp, grad, etc) transform, the function provided attempted to call in-place "
+                  "operation (copy_) that would mutate a captured Tensor. This is not supported; please rewrite the "
+                  "function being transformed to explicitly accept the mutated Tensor(s) as inputs.");
 }
-
-/* Writing a tracked value into dp gives dp the history of that value. If
- * the graph behind it holds dp, dp would own itself: a cycle that is never
- * freed (NOTE: [saved values]). Walks the nodes reachable from `from`
- * (iteratively: graphs are as deep as programs are long).
- * fix == false: *why becomes CAPTURED if a leaf of the graph, or a saved
- * value, wraps dp (dp is a transform's input seen from outside the
- * transform: functorch's captured tensor), OWN_LEAF if dp itself is a leaf
- * of the graph (it required grad when the graph was built); both are
- * refused.
- * fix == true (after grad_assign wrapped a plain dp in place): saved values
- * that are dp itself (y.mul_(x): the product saved y) are pointed at dp's
- * old contents, dp->inner, which is what they saved; the in-place write
- * bumped the storage version, so their backward still reports the
- * modification, as PyTorch's does. */
-enum { CAPTURED = 1, OWN_LEAF = 2 };
-static ft_status walk_graph(ft_node *from, ft_tensor *dp, bool fix, int *why) {
-  g_tape.generation += 2;
-  uint32_t gen = g_tape.generation;
-  ft_node **stack = NULL;
-  int n = 0, cap = 0;
-  from->mark = gen;
-  for (ft_node *m = from; m; m = n ? stack[--n] : NULL) {
-    for (int i = 0; i < m->nin + m->nout; i++) {
-      ft_tensor **v = i < m->nin ? &m->saved_in[i] : &m->saved_out[i - m->nin];
-      if (fix && *v == dp) { ft_retain(dp->inner); *v = dp->inner; ft_release(dp); }
-      if (!fix && (wraps(*v, dp) || (i < m->nin && wraps(m->edges[i].leaf, dp)))) *why |= CAPTURED;
-      if (!fix && i < m->nin && m->edges[i].leaf == dp) *why |= OWN_LEAF;
-    }
-    for (int i = 0; i < m->nin; i++) {
-      ft_node *c = m->edges[i].node;
-      if (!c || c->mark == gen) continue;
-      c->mark = gen;
-      if (n == cap) {
-        int nc = cap ? 2 * cap : 64;
-        ft_node **ns = ft_pool_alloc(sizeof(ft_node *) * (size_t)nc);
-        if (!ns) {
-          ft_pool_free(stack, sizeof(ft_node *) * (size_t)cap);
-          return ft_error(FT_ERR_OOM, "out of memory in an in-place operation");
-        }
-        if (n) memcpy(ns, stack, sizeof(ft_node *) * (size_t)n);
-        ft_pool_free(stack, sizeof(ft_node *) * (size_t)cap);
-        stack = ns;
-        cap = nc;
-      }
-      stack[n++] = c;
-    }
-  }
-  ft_pool_free(stack, sizeof(ft_node *) * (size_t)cap);
-  return FT_OK;
-}
+#define captured_write ft_captured_write_error
 
 static ft_status grad_assign(ft_level *lv, ft_tensor *dst, ft_tensor *src) {
   int32_t L = lv->id;
@@ -297,25 +266,33 @@ static ft_status grad_assign(ft_level *lv, ft_tensor *dst, ft_tensor *src) {
   }
   bool rewrap = dp->level != L;
   if (rewrap && !src_tracked) return ft_assign_(dp, sp->level == L ? sp->inner : sp);
-  /* only a plain dp, or an untracked leaf, can be held by src's graph (a
-   * tracked dp was refused above or has a node of its own) */
+  /* dp takes src's history: if that history refers to dp, dp would own
+   * itself, a cycle never freed (reach.c). Only a plain dp, or a leaf that
+   * stopped requiring grad, can be referred to (a tracked dp was refused
+   * above or has a node of its own). Saved values that are a plain dp
+   * itself (y.mul_(x): the product saved y) are pointed at its old contents
+   * once it is wrapped; the write bumps the version, so their backward
+   * still reports it, as PyTorch's does. */
+  /* A plain dp becomes a wrapper in place, keeping its address. Safe only
+   * when the program's handle is its one reference: a struct that a
+   * wrapper, a grad or a tangent also holds (a transform's input, seen from
+   * outside it) would change under them; functorch refuses such writes.
+   * (A functionalize view wrapper is also held by its level's view table,
+   * which expects it to be lifted: NOTE: [functionalization].) */
+  if (rewrap && src_tracked && dp->level == 0 && dp->refcount > 1) return captured_write();
   if (src_tracked && (rewrap || (!dp->node && !dp->requires_grad))) {
-    int why = 0;
-    FT_TRY(walk_graph(sp->node, dp, false, &why));
-    if (why & CAPTURED)
-      return ft_error(FT_ERR_RUNTIME,
-                      "During a grad (vjp, jvp, grad, etc) transform, the function provided attempted to call in-place "
-                      "operation (copy_) that would mutate a captured Tensor. This is not supported; please rewrite "
-                      "the function being transformed to explicitly accept the mutated Tensor(s) as inputs.");
-    if (why & OWN_LEAF)
+    unsigned how = 0;
+    FT_TRY(ft_reach(sp, dp, &how));
+    if (how & FT_REACH_LEAF)
       return ft_error(FT_ERR_RUNTIME,
                       "an in-place operation would make this tensor part of its own history: it is a leaf of the graph "
                       "that computed the value written into it (it required grad when that graph was built). Write "
                       "into a clone of it instead.");
+    if (how & FT_REACH_OTHER) return captured_write(); /* dp is inside one of the graph's values */
   }
   if (rewrap) FT_TRY(ft_wrap_in_place(dp, L));
   FT_TRY(ft_assign_(dp->inner, sp->level == L ? sp->inner : sp));
-  if (rewrap) FT_TRY(walk_graph(sp->node, dp, true, NULL));
+  if (rewrap) FT_TRY(ft_reach_redirect_saved(sp, dp));
   ft_node *old = dp->node;
   if (src_tracked && sp->node) {
     dp->node = sp->node;

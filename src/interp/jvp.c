@@ -1,6 +1,9 @@
 /* Jvp levels: (primal, tangent) pairs; a NULL tangent is a symbolic zero. */
 #include "../core.h"
 #include "../ops/ops.h"
+#include "reach.h"
+
+ft_status ft_captured_write_error(void); /* grad.c */
 
 static bool is_float(ft_dtype dt) { return dt == FT_F32 || dt == FT_F64; }
 
@@ -49,6 +52,18 @@ ft_status ft_jvp_assign_(ft_level *lv, ft_tensor *dst, ft_tensor *src) {
   int32_t J = lv->id;
   ft_tensor *dp = ft_peel(dst, J), *sp = ft_peel(src, J);
   ft_tensor *st_tan = sp->level == J ? sp->tangent : NULL;
+  /* x.copy_(dual whose tangent refers to x, e.g. is x): x, seen from
+   * outside the transform, would become (part of) its own tangent, and
+   * every op on it would recurse without end (reach.c). functorch refuses
+   * such writes. */
+  unsigned how = 0;
+  if (dp->level != J && st_tan) {
+    /* dp becomes a wrapper in place: only when the program's handle is its
+     * one reference (see grad_assign) and the tangent does not hold it */
+    if (dp->level == 0 && dp->refcount > 1) return ft_captured_write_error();
+    FT_TRY(ft_reach(st_tan, dp, &how));
+  }
+  if (how) return ft_captured_write_error();
   if (dp->level == J && dp->is_view)
     return ft_error(FT_ERR_RUNTIME,
                     "an in-place operation on a view of a tensor that carries a tangent is not supported yet: its "

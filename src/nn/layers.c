@@ -103,8 +103,11 @@ static ft_status batch_norm_layer(const int32_t *i, int ni, const double *f, ft_
     if (st) return st;
     if (isnan(f[0])) { /* momentum None: the cumulative average */
       ft_tensor *v = ft_base_value(nbt);
-      double n = v->dtype == FT_I32 ? *(const int32_t *)ft_data_ptr(v)
-                 : v->dtype == FT_F64 ? *(const double *)ft_data_ptr(v) : *(const float *)ft_data_ptr(v);
+      /* a dict may put anything in the slot: read one element of its own dtype */
+      if (v->numel < 1) return ft_error(FT_ERR_VALUE, "batch_norm: num_batches_tracked has no elements");
+      const void *p = ft_data_ptr(v);
+      double n = v->dtype == FT_I32 ? *(const int32_t *)p : v->dtype == FT_F64 ? *(const double *)p
+                 : v->dtype == FT_F32 ? *(const float *)p : *(const uint8_t *)p;
       factor = n > 0 ? 1.0 / n : 0.0;
     }
   }

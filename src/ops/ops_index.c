@@ -129,9 +129,13 @@ static ft_status scatter_check(const geom *x, const geom *ix, const geom *s, int
   return FT_OK;
 }
 
-#define SCATTER_LOOP(T)                                                                          \
-  for (int64_t e = 0; e < n; e++, walk_next(&r))                                                 \
-    ((T *)op)[r.off[2] + ip[r.off[0]] * osd] += ((const T *)sp)[r.off[1]];
+/* U: the type the sum is taken in; uint32_t for int32 data, whose sums
+ * wrap as PyTorch's do (a signed overflow would be undefined) */
+#define SCATTER_LOOP(T, U)                                                                       \
+  for (int64_t e = 0; e < n; e++, walk_next(&r)) {                                               \
+    T *o_ = &((T *)op)[r.off[2] + ip[r.off[0]] * osd];                                           \
+    *o_ = (T)((U)*o_ + (U)((const T *)sp)[r.off[1]]);                                            \
+  }
 
 static ft_status eval_scatter_add(ft_tensor *const *in, int nin, const ft_attrs *at, ft_tensor **out) {
   (void)nin;
@@ -170,9 +174,9 @@ static ft_status eval_scatter_add(ft_tensor *const *in, int nin, const ft_attrs 
   const void *sp = ft_data_ptr(src);
   void *op = ft_data_ptr(*out);
   switch (x->dtype) {
-    case FT_F32: SCATTER_LOOP(float) break;
-    case FT_F64: SCATTER_LOOP(double) break;
-    default: SCATTER_LOOP(int32_t) break;
+    case FT_F32: SCATTER_LOOP(float, float) break;
+    case FT_F64: SCATTER_LOOP(double, double) break;
+    default: SCATTER_LOOP(int32_t, uint32_t) break;
   }
   return FT_OK;
 }

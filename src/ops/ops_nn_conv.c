@@ -647,6 +647,8 @@ fail:
 
 static ft_status batch_conv2d(ft_tensor *const *in, const int32_t *bdim, int nin, const ft_attrs *at, int64_t bsize,
                               ft_tensor **out, int32_t *obdim) {
+  /* eval's checks, first: this rule reads bdim[1] */
+  if (nin < 2 || nin > 3) return ft_error(FT_ERR_VALUE, "conv2d expects 2 or 3 tensor inputs, got %d", nin);
   if (at->ni < 7) return ft_error(FT_ERR_VALUE, "conv2d: expected 7 integer attributes");
   int32_t bb = nin > 2 ? bdim[2] : -1;
   if (bdim[1] < 0 && bb < 0) /* only the images are batched: fold into N */

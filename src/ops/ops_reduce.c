@@ -342,6 +342,8 @@ static ft_status batch_reduce(ft_op op, ft_tensor *const *in, const int32_t *bdi
   ft_tensor *x = in[0];
   int b = bdim[0], L = x->ndim - 1;
   ft_attrs a2 = *at;
+  /* before rewriting them: a bad dim count would reduce the batch dim too */
+  FT_TRY(ft_red_check_attrs(ft_ops[op]->name, at, L));
   if (L == 0) {
     ft_tensor *u;
     FT_TRY(unit_dim(x, &u));

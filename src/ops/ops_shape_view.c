@@ -48,14 +48,15 @@ static ft_status infer_shape(const int64_t *req, int n, int64_t numel, int64_t *
     }
   }
   if (numel == prod || (infer >= 0 && prod > 0 && numel % prod == 0)) {
-    if (infer < 0) return FT_OK;
+    /* zero elements: the other dims still obey ft_check_shape's limit */
+    if (infer < 0) return ft_check_shape(shape, n, "reshape");
     if (prod == 0)
       return ft_error(FT_ERR_VALUE,
                       "cannot reshape tensor of 0 elements into shape %s because the unspecified dimension size -1 "
                       "can be any value and is ambiguous",
                       ft_shape_str(req, n, b, sizeof b));
     shape[infer] = numel / prod;
-    return FT_OK;
+    return ft_check_shape(shape, n, "reshape");
   }
   return ft_error(FT_ERR_VALUE, "shape '%s' is invalid for input of size %lld", ft_shape_str(req, n, b, sizeof b),
                   (long long)numel);

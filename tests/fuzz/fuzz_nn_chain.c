@@ -99,7 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fz_state s;
   fz_in in = {data, size, 0};
-  fz_begin(&s);
+  fz_begin(&s, data, size);
   bind_nn();
   for (int n = 0; n < MAX_STEPS && !fz_done(&in); n++) {
     unsigned a = fz_u8(&in) % 8;

@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fz_state s;
   fz_in in = {data, size, 0};
-  fz_begin(&s);
+  fz_begin(&s, data, size);
   for (int n = 0; n < MAX_STEPS && !fz_done(&in); n++) fz_step(&s, &in, FZ_F_OPS);
   fz_end(&s);
   return 0;

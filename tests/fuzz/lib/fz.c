@@ -11,19 +11,34 @@
 #include <string.h>
 
 /* The sanitizers' defaults, so that running a harness binary by hand
- * behaves as scripts/fuzz.mjs does. Allocations over 64 MiB fail (NULL)
+ * behaves as scripts/fuzz.mjs does. Allocations over 32 MiB fail (NULL)
  * instead of aborting: the core must turn them into FT_ERR_OOM, as it does
  * when WebAssembly's heap cannot grow, and libFuzzer's own malloc limit
  * (which would report them as crashes) is never reached. */
 const char *__asan_default_options(void);
 const char *__asan_default_options(void) {
-  return "allocator_may_return_null=1:max_allocation_size_mb=64:detect_leaks=1:abort_on_error=1:"
+  return "allocator_may_return_null=1:max_allocation_size_mb=32:detect_leaks=1:abort_on_error=1:"
          "strict_string_checks=1";
 }
 const char *__ubsan_default_options(void);
 const char *__ubsan_default_options(void) { return "print_stacktrace=1:halt_on_error=1"; }
 
 fz_scratch fz_s;
+
+#define HISTORY 8
+static struct {
+  uint8_t *data[HISTORY];
+  size_t size[HISTORY];
+  unsigned next;
+} g_history;
+
+static void remember(const uint8_t *data, size_t size) {
+  unsigned k = g_history.next++ % HISTORY;
+  free(g_history.data[k]);
+  g_history.data[k] = malloc(size ? size : 1);
+  g_history.size[k] = g_history.data[k] ? size : 0;
+  if (g_history.data[k] && size) memcpy(g_history.data[k], data, size);
+}
 
 void fz_fail(const char *fmt, ...) {
   va_list ap;
@@ -32,6 +47,14 @@ void fz_fail(const char *fmt, ...) {
   vfprintf(stderr, fmt, ap);
   fprintf(stderr, "\n");
   va_end(ap);
+  const char *dir = getenv("FZ_HISTORY");
+  for (unsigned j = 0; dir && j < HISTORY && j < g_history.next; j++) {
+    unsigned k = (g_history.next - 1 - j) % HISTORY;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/history-%u", dir, j);
+    FILE *f = fopen(path, "wb");
+    if (f) { fwrite(g_history.data[k], 1, g_history.size[k], f); fclose(f); }
+  }
   abort();
 }
 
@@ -87,7 +110,8 @@ static void memory(double *live, double *bytes) {
   *bytes = fz_s.f[1];
 }
 
-void fz_begin(fz_state *s) {
+void fz_begin(fz_state *s, const uint8_t *data, size_t size) {
+  remember(data, size);
   if (fz_trace < 0) fz_trace = getenv("FZ_TRACE") != NULL; /* FZ_TRACE=1: print every checked call */
   fz_scratch_bind();
   memset(s, 0, sizeof *s);
@@ -131,6 +155,7 @@ void fz_drop(fz_state *s, int k) {
   int32_t h = s->slot[k].h;
   s->slot[k].h = 0;
   int has_grad = !ft_api_get_grad(h) && fz_s.out[0];
+  if (fz_trace > 0) fprintf(stderr, "drop h%d flags %d has_grad %d\n", h, ft_api_grad_flags(h), has_grad);
   if (has_grad) ft_api_release(fz_s.out[0]);
   if ((ft_api_grad_flags(h) & 5) == 5 || has_grad) { /* a parameter: kept (fz_state.kept) */
     if (s->nkept < (int)(sizeof s->kept / sizeof s->kept[0])) { s->kept[s->nkept++] = h; return; }
@@ -145,17 +170,19 @@ int fz_take(fz_state *s, int j) {
   if (!h) return -1;
   const int32_t *m = fz_s.meta + j * fz_s.meta_stride;
   if (m[0] < 0 || m[0] > 3 || m[1] < 0 || m[1] > 16) fz_fail("output %d has a bad meta: dtype %d, ndim %d", j, m[0], m[1]);
-  int64_t numel = 1;
+  int64_t numel = 1, span = 1; /* span: the dims' product without the zeros (ft_check_shape's limit) */
   for (int k = 0; k < m[1]; k++) {
     if (m[2 + k] < 0) fz_fail("output %d has a negative size %d in dim %d", j, m[2 + k], k);
     numel *= m[2 + k];
-    if (numel > ((int64_t)1 << 31)) fz_fail("output %d has more than 2^31 elements", j);
+    if (m[2 + k] > 1) span *= m[2 + k];
+    if (span > ((int64_t)1 << 31)) fz_fail("output %d's sizes multiply past 2^31", j);
   }
   if (numel > FZ_MAX_NUMEL) {
     ft_api_release(h);
     return -1;
   }
   fz_slot t = {.h = h, .dtype = m[0], .ndim = m[1], .numel = numel};
+  if (fz_trace > 0) fprintf(stderr, "  -> h%d dtype %d ndim %d numel %lld\n", h, m[0], m[1], (long long)numel);
   memcpy(t.shape, m + 2, sizeof(int32_t) * (size_t)m[1]); /* before fz_drop's calls overwrite the meta */
   /* a free slot, else evict one (which one depends on the handle) */
   int k = 0;

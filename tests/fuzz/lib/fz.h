@@ -137,8 +137,11 @@ extern fz_scratch fz_s;
 
 /* Finds the scratch block, once (fz_begin does it). */
 void fz_scratch_bind(void);
-/* Starts an input: binds the scratch block once, records the live counts. */
-void fz_begin(fz_state *s);
+/* Starts an input: binds the scratch block once, records the live counts,
+ * and keeps the input in a ring of the last 8: when FZ_HISTORY names a
+ * folder, fz_fail writes them there (history-0 the failing one), for
+ * failures that depend on what earlier inputs left behind in the core. */
+void fz_begin(fz_state *s, const uint8_t *data, size_t size);
 /* Ends an input: unwinds levels and noGrad, releases every slot, checks
  * that nothing leaked, clears the handle table. */
 void fz_end(fz_state *s);

@@ -10,6 +10,7 @@
  * points must refuse those with an error, not trust the caller. */
 #include "fz.h"
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -46,7 +47,7 @@ static int call_op(fz_state *s, int op, const int *in, int nin, int ni, int nf) 
   for (int k = 0; k < nin; k++) fz_s.in[k] = s->slot[in[k]].h;
   if (fz_trace > 0) {
     fprintf(stderr, "op %s(", ft_api_op_name(op));
-    for (int k = 0; k < nin; k++) fprintf(stderr, "%s#%d", k ? ", " : "", in[k]);
+    for (int k = 0; k < nin; k++) fprintf(stderr, "%s#%d=h%d", k ? ", " : "", in[k], s->slot[in[k]].h);
     fprintf(stderr, ") i=[");
     for (int k = 0; k < ni; k++) fprintf(stderr, "%s%d", k ? "," : "", fz_s.i[k]);
     fprintf(stderr, "] f=[");
@@ -249,6 +250,7 @@ static void inplace_op(fz_state *s, fz_in *in) {
     return;
   }
   fz_clear_error();
+  if (fz_trace > 0) fprintf(stderr, "assign h%d <- h%d\n", dh, s->slot[r].h);
   fz_check(ft_api_assign(dh, s->slot[r].h), "assign");
   fz_drop(s, r);
 }
@@ -280,7 +282,12 @@ static void autograd_action(fz_state *s, fz_in *in) {
   int32_t h = s->slot[k].h;
   fz_clear_error();
   switch (fz_below(in, 7)) {
-    case 0: fz_check(ft_api_requires_grad_(h, (int)(fz_u8(in) & 1) ^ 1), "requiresGrad_"); break;
+    case 0: {
+      int flag = (int)(fz_u8(in) & 1) ^ 1;
+      if (fz_trace > 0) fprintf(stderr, "requiresGrad_ h%d %d\n", h, flag);
+      fz_check(ft_api_requires_grad_(h, flag), "requiresGrad_");
+      break;
+    }
     case 1: { /* backward(gradient?) on one or two roots */
       int n = 1 + (int)fz_below(in, 2);
       for (int r = 0; r < n; r++) {
@@ -290,6 +297,9 @@ static void autograd_action(fz_state *s, fz_in *in) {
         fz_s.in[n + r] = g >= 0 ? s->slot[g].h : 0;
       }
       unsigned f = fz_u8(in);
+      if (fz_trace > 0)
+        fprintf(stderr, "backward roots h%d h%d grads h%d h%d retain %u create %u\n", fz_s.in[0], n > 1 ? fz_s.in[1] : 0,
+                fz_s.in[n], n > 1 ? fz_s.in[n + 1] : 0, f & 1, f >> 1 & 1);
       fz_check(ft_api_backward(n, (int)(f & 1), (int)(f >> 1 & 1)), "backward");
       break;
     }
@@ -334,6 +344,7 @@ static fz_level *top_level(fz_state *s) { return s->nlevels ? &s->level[s->nleve
 static void push_level(fz_state *s, fz_in *in) {
   if (s->nlevels == FZ_MAX_LEVELS) return;
   int kind = 1 + (int)fz_below(in, 4);
+  if (fz_trace > 0) fprintf(stderr, "push kind %d\n", kind);
   int32_t batch = 0;
   fz_clear_error();
   int st;
@@ -375,6 +386,7 @@ static void wrap(fz_state *s, fz_in *in) {
   if (!lv || k < 0) return;
   const fz_slot *t = &s->slot[k];
   int broken = fz_u8(in) == 0xC3; /* break js/'s precondition */
+  if (fz_trace > 0) fprintf(stderr, "wrap h%d at level %d (kind %d)\n", t->h, lv->id, lv->kind);
   fz_clear_error();
   switch (lv->kind) {
     case 1: take_one(s, ft_api_grad_wrap(lv->id, t->h), "grad wrap", 0); break;
@@ -396,41 +408,69 @@ static void wrap(fz_state *s, fz_in *in) {
   }
 }
 
-/* The calls a transform makes on its outputs, at the innermost level or at
- * one already popped (vjp's vjpFn runs after its level is gone). */
+static bool is_live(const fz_state *s, int id) {
+  for (int k = 0; k < s->nlevels; k++)
+    if (s->level[k].id == id) return true;
+  return false;
+}
+
+static void pop_top(fz_state *s) {
+  fz_level *lv = &s->level[s->nlevels - 1];
+  fz_clear_error();
+  if (fz_check(lv->kind == 4 ? ft_api_func_pop(lv->id) : ft_api_level_pop(lv->id), "level pop"))
+    fz_fail("popping the innermost level %d failed: %s", lv->id, ft_api_last_error());
+  s->nlevels--;
+}
+
+/* The calls a transform makes on its outputs. js/ reads them (unwrap,
+ * tangent, batch dim, functionalize's sync) when the transform finishes,
+ * right before it pops the level: the value under a wrapper of a live level
+ * never reaches user code, which could otherwise write into a struct that a
+ * live wrapper holds. So a read at the innermost live level ends with its
+ * pop, and older ids are read only once their level is gone. Reverse passes
+ * and leaf gradients come at any time, live or popped (vjp's vjpFn runs
+ * after the pop). */
 static void unwrap(fz_state *s, fz_in *in) {
   int k = fz_pick(s, in);
   if (k < 0) return;
   int32_t h = s->slot[k].h;
   fz_level *lv = top_level(s);
-  int id = lv ? lv->id : 2 + (int)fz_below(in, 8);
-  int kind = lv ? lv->kind : 1 + (int)fz_below(in, 3);
-  if (lv && (fz_u8(in) & 3) == 0) id = 2 + (int)fz_below(in, (unsigned)id); /* an older level */
+  int id, kind;
+  int32_t batch = 0;
+  if (lv && (fz_u8(in) & 3)) {
+    id = lv->id, kind = lv->kind, batch = lv->batch;
+  } else {
+    id = 2 + (int)fz_below(in, 16), kind = 1 + (int)fz_below(in, 4), batch = (int32_t)fz_below(in, 4);
+    if (is_live(s, id)) return;
+    lv = NULL;
+  }
+  bool reads = true; /* a read of the value: the transform ends here */
   fz_clear_error();
   switch (kind * 4 + (int)fz_below(in, 4)) {
-    case 4: take_one(s, ft_api_unwrap(id, h), "unwrap", 0); break;
-    case 5: take_one(s, ft_api_leaf_grad(id, h), "leaf grad", 1); break;
-    case 6: take_one(s, ft_api_leaf_grad_take(id, h), "leaf grad take", 1); break;
+    case 4: case 8: case 9: case 14: case 15: take_one(s, ft_api_unwrap(id, h), "unwrap", 0); break;
+    case 5: take_one(s, ft_api_leaf_grad(id, h), "leaf grad", 1), reads = false; break;
+    case 6: take_one(s, ft_api_leaf_grad_take(id, h), "leaf grad take", 1), reads = false; break;
     case 7: { /* vjp: the reverse pass from this output, cotangent like it or ones */
       int c = (fz_u8(in) & 1) ? fz_pick_like(s, in, k) : -1;
       if (fz_u8(in) == 0x99) c = fz_pick(s, in); /* any cotangent */
       (void)ft_api_grad_tracked(id, h);
+      if (fz_trace > 0) fprintf(stderr, "backward level %d root h%d cot h%d\n", id, h, c >= 0 ? s->slot[c].h : 0);
       fz_s.in[0] = h;
       fz_s.in[1] = c >= 0 ? s->slot[c].h : 0;
       fz_check(ft_api_backward_level(id, 1, (int)(fz_u8(in) & 1), 0), "backward level"); /* js/ never creates a graph here */
+      reads = false;
       break;
     }
-    case 8: case 9: take_one(s, ft_api_unwrap(id, h), "unwrap", 0); break;
     case 10: case 11: take_one(s, ft_api_jvp_tangent(id, h), "jvp tangent", 1); break;
     case 12: case 13: {
       (void)ft_api_vmap_bdim(id, h);
       int out_dim = (int)fz_below(in, 4) - 1;
-      take_one(s, ft_api_vmap_unwrap(id, h, out_dim, lv ? lv->batch : 0), "vmap unwrap", 0);
+      take_one(s, ft_api_vmap_unwrap(id, h, out_dim, batch), "vmap unwrap", 0);
       break;
     }
-    case 14: case 15: take_one(s, ft_api_unwrap(id, h), "unwrap", 0); break;
     default: take_one(s, ft_api_func_sync_unwrap(id, h, (int)(fz_u8(in) & 1)), "func sync unwrap", 0); break;
   }
+  if (reads && lv) pop_top(s);
 }
 
 /* functionalize's last step: the final value of an input wrapper into the
