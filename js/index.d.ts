@@ -179,7 +179,7 @@ export function mean(x: Tensor, opts: { dim?: Dims | null; keepdim?: boolean; dt
 export function mean(x: Tensor, dim: Dims | null, opts: { keepdim?: boolean; dtype?: DType }): Tensor;
 declare function var_(x: Tensor, dim?: Dims | null, opts?: VarOpts): Tensor;
 declare function var_(x: Tensor, opts: VarOpts): Tensor;
-export { var_ as var, var_ };
+export { var_ as var };
 export function std(x: Tensor, dim?: Dims | null, opts?: VarOpts): Tensor;
 export function std(x: Tensor, opts: VarOpts): Tensor;
 export function prod(x: Tensor, dim?: number | null, keepdim?: boolean): Tensor;
@@ -307,7 +307,6 @@ export const safetensors: {
     opts?: { metadata?: Record<string, string> | null }): Uint8Array;
   metadata(bytes: Uint8Array | ArrayBuffer): Record<string, string> | null;
 };
-export function memoryStats(): { tensors: number; bytes: number; heapBytes: number };
 /** @internal a live view on a plain contiguous tensor's storage (benchmarks only) */
 export function _dataView(t: Tensor): TypedArray;
 /** @internal the op table */

@@ -98,14 +98,14 @@ export const {
   tensor, full, zeros, ones, empty, rand, randn, arange, linspace, eye, randint, zerosLike, onesLike, emptyLike,
   fullLike, randLike, randnLike, manualSeed, clone, detach, contiguous,
   // memory and autograd
-  scope, tidy, memory: memoryStats, noGrad, isGradEnabled,
+  scope, tidy, noGrad, isGradEnabled,
   // binary
   add, sub, mul, div, pow, maximum, minimum, where, eq, ne, lt, le, gt, ge, subtract, multiply, divide, true_divide,
   // unary
   neg, negative, exp, log, log1p, expm1, sqrt, rsqrt, abs, absolute, sign, sin, cos, tanh, sigmoid, relu, square,
   reciprocal, erf, clamp, clip, clampMin, clampMax,
   // reductions
-  sum, mean, var: var_, std, prod, max, min, amax, amin, argmax, argmin, logsumexp, cumsum, softmax, logSoftmax, norm,
+  sum, mean, std, prod, max, min, amax, amin, argmax, argmin, logsumexp, cumsum, softmax, logSoftmax, norm,
   // shape
   reshape, flatten, unflatten, squeeze, unsqueeze, permute, transpose, swapaxes, swapdims, t, movedim, moveaxis, expand,
   expandAs, repeat, narrow, select, slice, flip, cat, concat, concatenate, stack, split, chunk, diag, diagonal,
@@ -115,6 +115,10 @@ export const {
   // matmul
   matmul, mm, bmm, dot, outer, ger, mv, einsum,
 } = torch;
+// `var` is a reserved word and `memory` names the heap: exported under their torch names only
+const { var: var_, memory: memoryStats } = torch;
 export { var_ as var };
 export { memoryStats as memory };
+// `import torch from` gets the same names as `import * as torch` (API.md's form)
+Object.assign(torch, { version, simd, threads, setNumThreads, getNumThreads, ready, nn, _dataView, _ops });
 export default torch;

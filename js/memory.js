@@ -1,6 +1,6 @@
 // torch.scope, torch.memory, and torch.noGrad.
 import { rt, views } from './runtime.js';
-import { Tensor, scopes } from './tensor.js';
+import { Tensor, scopes, unscoped } from './tensor.js';
 import { TorchError } from './errors.js';
 
 /** Every Tensor reachable in a pytree (arrays, plain objects, Maps), and
@@ -35,7 +35,7 @@ export function install(torch) {
       const keep = collectTensors(result);
       const parent = scopes[scopes.length - 1];
       for (const t of mine) {
-        if (keep.has(t)) { if (parent) parent.push(t); }
+        if (keep.has(t)) { if (parent) parent.push(t); else unscoped(t); }
         else t.dispose();
       }
       return result;

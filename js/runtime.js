@@ -26,9 +26,20 @@ export const rt = {
   decoder: new TextDecoder(),
 };
 
-/** Renews the heap views if the memory has grown. */
+/**
+ * Set when the threaded core's heap grows (js/threads.js grows it). Its
+ * memory is shared, so growing leaves the old views attached, only short.
+ */
+export const heap = { grown: false };
+
+/**
+ * Renews the heap views if the memory has grown. Runs on every op, so it
+ * avoids `memory.buffer`, whose getter costs more than the rest of this:
+ * growing an unshared memory detaches the old buffer (views of length 0).
+ */
 export function views() {
-  if (rt.i32.buffer !== rt.memory.buffer) {
+  if (rt.i32.length === 0 || heap.grown) {
+    heap.grown = false;
     rt.i32 = new Int32Array(rt.memory.buffer);
     rt.f64 = new Float64Array(rt.memory.buffer);
   }

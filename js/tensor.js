@@ -13,14 +13,31 @@ export const traceHooks = { onRead: null, onTyped: null };
 /** Stack of arrays of tensors created inside torch.scope calls. */
 export const scopes = [];
 
+/**
+ * t has left every scope (returned from the outermost one, or taken out):
+ * from now on the GC frees it when it is dropped.
+ * @param {Tensor} t
+ */
+export function unscoped(t) {
+  if (t._h && !t._reg) {
+    registry.register(t, t._h, t);
+    t._reg = true;
+  }
+}
+
 export class Tensor {
   /** @internal Use torch.tensor() and the factories. */
   constructor(handle, dtype, shape) {
     /** @internal */ this._h = handle;
     /** @type {'float32'|'float64'|'int32'|'bool'} */ this.dtype = dtype;
     /** @type {number[]} */ this.shape = shape;
-    registry.register(this, handle, this);
-    if (scopes.length) scopes[scopes.length - 1].push(this);
+    // A tensor in an open scope is held by it until the scope frees or
+    // releases it, so the GC cannot collect it yet: it joins the
+    // FinalizationRegistry only when it leaves the scopes (unscoped()),
+    // which spares eager ops in scopes a register and an unregister each.
+    /** @internal */ this._reg = scopes.length === 0;
+    if (this._reg) registry.register(this, handle, this);
+    else scopes[scopes.length - 1].push(this);
   }
 
   get ndim() { return this.shape.length; }
@@ -32,7 +49,7 @@ export class Tensor {
   /** Frees the tensor now; using it afterwards throws. Idempotent. */
   dispose() {
     if (this._h) {
-      registry.unregister(this);
+      if (this._reg) registry.unregister(this);
       rt.ex.ft_api_release(this._h);
       this._h = 0;
     }

@@ -3,6 +3,7 @@
 // in src/threads.c). Used by loader.js when SharedArrayBuffer is available:
 // always in Node, in browsers when the page is cross-origin isolated.
 import { TorchError } from './errors.js';
+import { heap } from './runtime.js';
 
 const WASM_PAGE = 65536;
 const MAX_BYTES = 4 * 1024 * 1024 * 1024 - WASM_PAGE; // -sMAXIMUM_MEMORY=4GB
@@ -62,6 +63,7 @@ export function threadImports(memory, getExports) {
       target = Math.min(MAX_BYTES, Math.ceil(target / WASM_PAGE) * WASM_PAGE);
       try {
         memory.grow((target - old) / WASM_PAGE);
+        heap.grown = true;
         return 1;
       } catch {
         return 0;

@@ -23,7 +23,7 @@
 // feeding control flow), side effects outside ops (backward(), .grad,
 // requiresGrad_, manualSeed), an op error the function caught, or an output
 // that is not a pytree of Tensors, typed arrays and numbers.
-import { Tensor, scopes, traceHooks } from '../tensor.js';
+import { Tensor, scopes, unscoped, traceHooks } from '../tensor.js';
 import { TorchError } from '../errors.js';
 import { rt, views, check, throwLast, readCString, DTYPE_CODE, ARRAY_TYPES } from '../runtime.js';
 import { isPlainObject } from '../args.js';
@@ -353,6 +353,7 @@ export function compile(f, opts = undefined) {
         if (idx >= 0) scopes.splice(idx, 1);
         const top = scopes[scopes.length - 1];
         if (top) for (const t of mine) top.push(t);
+        else for (const t of mine) unscoped(t);
       }
       const fresh = new Set(mine);
       const { plan, outs, reason: planReason } = planOutput(out, ctx, fresh);

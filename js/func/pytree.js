@@ -7,7 +7,7 @@ import { TorchError } from '../errors.js';
 //
 // A spec records the structure so that a list of leaves can be put back
 // (treeUnflatten) and two structures compared (specEqual, specString).
-import { Tensor, scopes, fromTypedArray, scalarTensor } from '../tensor.js';
+import { Tensor, scopes, unscoped, fromTypedArray, scalarTensor } from '../tensor.js';
 import { isPlainObject } from '../args.js';
 import { rt } from '../runtime.js';
 import { typename } from '../nn/repr.js';
@@ -178,7 +178,7 @@ export function scoped(body) {
     if (idx >= 0) scopes.splice(idx, 1);
     const parent = scopes[scopes.length - 1];
     for (const t of mine) {
-      if (keep.has(t)) { if (parent) parent.push(t); }
+      if (keep.has(t)) { if (parent) parent.push(t); else unscoped(t); }
       else t.dispose();
     }
   }
@@ -195,4 +195,5 @@ export function escapeScopes(t) {
     const i = s.indexOf(t);
     if (i >= 0) s.splice(i, 1);
   }
+  unscoped(t);
 }

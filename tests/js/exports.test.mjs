@@ -10,6 +10,13 @@ test('every public name of the torch namespace is a named export', () => {
   assert.deepEqual(missing, [], `not exported: ${missing.join(', ')}`);
 });
 
+test('the default export carries every named export (import torch from ... works like import * as torch)', () => {
+  const missing = Object.keys(torch).filter((k) => k !== 'default' && !(k in torch.default));
+  assert.deepEqual(missing, [], `not on the default export: ${missing.join(', ')}`);
+  assert.equal(torch.default.setNumThreads, torch.setNumThreads);
+  assert.equal(torch.default.version, torch.version);
+});
+
 test('named exports are defined', () => {
   for (const [k, v] of Object.entries(torch)) assert.notEqual(v, undefined, `export ${k} is undefined`);
 });

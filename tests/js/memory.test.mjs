@@ -54,6 +54,29 @@ test('unreachable tensors are freed by the FinalizationRegistry', async () => {
   assert.ok(torch.memory().tensors <= before + 10, `live ${torch.memory().tensors - before}`);
 });
 
+test('tensors returned from the outermost scope, or taken out of scopes, are still freed by the FinalizationRegistry', async () => {
+  if (!gc) return;
+  // Tensors in an open scope join the registry only when they leave the
+  // scopes (js/tensor.js: unscoped): returned from the outermost one,
+  // kept by a transform's internal scope, or stored by a module.
+  const before = torch.memory().tensors;
+  (() => {
+    for (let i = 0; i < 300; i++) {
+      torch.scope(() => torch.ones([16]).add(1)); // returned from the outermost scope
+      torch.scope(() => torch.scope(() => torch.ones([4]).mul(2))); // through a nested one
+      torch.func.grad((x) => x.sin().sum())(torch.ones([3])); // a transform's internal scopes
+      const lin = torch.scope(() => new torch.nn.Linear(3, 2)); // stored by a module made in a scope
+      lin.weight.add(0);
+    }
+  })();
+  assert.ok(torch.memory().tensors > before + 300, 'the loop should leave garbage for the GC');
+  for (let i = 0; i < 20 && torch.memory().tensors > before + 10; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.ok(torch.memory().tensors <= before + 10, `live ${torch.memory().tensors - before}`);
+});
+
 test('memory() reports live tensors, bytes and heap size', () => {
   const m0 = torch.memory();
   const t = torch.zeros([1000], { dtype: 'float64' });
