@@ -26,7 +26,6 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
-import { uniform, sumAbs } from './peers/common.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const PEERS_DIR = join(HERE, 'peers');
@@ -39,6 +38,8 @@ const PEERS_DIR = join(HERE, 'peers');
  * the row counts towards the issue-3 target below.
  */
 const ROWS = [
+  { label: 'W1 matmul 256³', ours: 'matmul_256_readback', alt: ['matmul_256', 'left in wasm'], peer: ['W1_matmul_256'] },
+  { label: 'W1 matmul 1024³', ours: 'matmul_1024_readback', alt: ['matmul_1024', 'left in wasm'], peer: ['W1_matmul_1024'] },
   { label: 'W2 MLP forward B=64', ours: 'mlp_forward_b64', alt: ['mlp_forward_b64_typed', 'typed-array params'], peer: ['W2_mlp_forward'], target: true },
   { label: 'W3 MLP loss+grad B=64', ours: 'mlp_grad_b64', alt: ['mlp_grad_b64_typed', 'typed-array params'], peer: ['W3_mlp_grad'], target: true },
   { label: 'W4 per-sample grads B=64, read back', ours: 'persample_grad_b64_readback', alt: ['persample_grad_b64', 'left in wasm'], peer: ['W4_per_sample_grads'] },
@@ -48,6 +49,7 @@ const ROWS = [
   { label: 'Hessian 100×100', ours: 'hessian_100', peer: ['hessian_100'] },
   { label: 'Ensemble 8 MLPs B=64, vmap', ours: 'ensemble8_forward_b64', peer: ['ensemble8_forward_b64'] },
   { label: 'Ensemble 8 MLPs B=64, loop', ours: 'ensemble8_forward_b64_loop', peer: ['ensemble8_forward_b64_loop', 'ensemble8_forward_b64'] },
+  { label: 'W7 1000 adds on 16 floats (ms = µs/op)', ours: 'dispatch_add_chain_16', alt: ['dispatch_add_chain_16_compiled', 'func.compile'], peer: ['W7_dispatch_1000_adds'] },
 ];
 const PEERS = {
   'tfjs-wasm': ['tfjs.mjs', 'wasm'],
@@ -64,16 +66,18 @@ let OUR_THREADS = 1;
 /**
  * `torch`: the script's workload (named as ours). `ref(oursBy)`: where our
  * workload reports no check sum, { value, why }: the sum to hold torch's
- * against (for the matmuls the W1 sums every JS peer agreed on,
- * shared/peer-workloads/RESULTS.md, from the same seeds 1 and 2 as ours).
+ * against.
  */
-const W1_REF = 'ours reports no check sum; the reference is the W1 check every JS peer agreed on (shared/peer-workloads/RESULTS.md, same seeded inputs)';
 const NATIVE_ROWS = [
-  { label: 'matmul 256³', ours: 'matmul_256', torch: 'matmul_256', ref: () => ({ value: 280226, why: W1_REF }) },
-  { label: 'matmul 1024³', ours: 'matmul_1024', torch: 'matmul_1024', ref: () => ({ value: 8925310, why: W1_REF }) },
+  { label: 'matmul 256³', ours: 'matmul_256_readback', alt: ['matmul_256', 'left in wasm'], torch: 'matmul_256' },
+  { label: 'matmul 1024³', ours: 'matmul_1024_readback', alt: ['matmul_1024', 'left in wasm'], torch: 'matmul_1024' },
   { label: 'W2 MLP forward B=64', ours: 'mlp_forward_b64', alt: ['mlp_forward_b64_typed', 'typed-array params'], torch: 'mlp_forward_b64' },
   { label: 'W3 MLP loss+grad B=64', ours: 'mlp_grad_b64', alt: ['mlp_grad_b64_typed', 'typed-array params'], torch: 'mlp_grad_b64' },
-  { label: 'W4 per-sample grads B=64, read back', ours: 'persample_grad_b64_readback', alt: ['persample_grad_b64', 'left in wasm'], torch: 'persample_grad_b64' },
+  {
+    label: 'W4 per-sample grads B=64, results left in the library', ours: 'persample_grad_b64', torch: 'persample_grad_b64',
+    ref: (oursBy) => ({ value: oursBy.persample_grad_b64_readback?.check, why: 'ours left in wasm reports no check sum; the reference is the same gradients read back' }),
+  },
+  { label: 'W4 per-sample grads B=64, read back into new arrays', ours: 'persample_grad_b64_readback', torch: 'persample_grad_b64_copy' },
   {
     label: 'W4 per-sample grads B=64, loop of 64 grads', ours: 'persample_grad_b64_loop', torch: 'persample_grad_b64_loop',
     ref: (oursBy) => ({ value: oursBy.persample_grad_b64_readback?.check, why: 'ours reports no check sum for the loop; the reference is our vmap(grad) one (the same gradients)' }),
@@ -84,17 +88,8 @@ const NATIVE_ROWS = [
   { label: 'Hessian 100×100', ours: 'hessian_100', torch: 'hessian_100' },
   { label: 'Ensemble 8 MLPs B=64, vmap', ours: 'ensemble8_forward_b64', torch: 'ensemble8_forward_b64' },
   { label: 'Ensemble 8 MLPs B=64, loop', ours: 'ensemble8_forward_b64_loop', torch: 'ensemble8_forward_b64_loop' },
-  {
-    label: '1000 adds on 16 floats (ms = µs/op)', ours: 'dispatch_add_chain_16', torch: 'dispatch_add_chain_16',
-    ref: () => ({ value: addChainCheck(), why: 'ours reports no check sum; the reference is the same 1000 float32 adds computed in JS' }),
-  },
+  { label: 'W7 1000 adds on 16 floats (ms = µs/op)', ours: 'dispatch_add_chain_16', alt: ['dispatch_add_chain_16_compiled', 'func.compile'], torch: 'dispatch_add_chain_16' },
 ];
-/** core.mjs dispatch_add_chain_16's result, sum of |.|: uniform(16, 5) plus 1000 float32 adds of uniform(16, 6). */
-function addChainCheck() {
-  const a = uniform(16, 5), d = uniform(16, 6);
-  for (let k = 0; k < 1000; k++) for (let i = 0; i < 16; i++) a[i] = Math.fround(a[i] + d[i]);
-  return +sumAbs([a]).toPrecision(6);
-}
 
 /**
  * Whether `python` can import torch: { ok, version } or { ok: false, why }.
@@ -317,7 +312,7 @@ function nativeTable({ native, python, torchThreads, budget, rounds, oursBy, bes
   lines.push(`${python} bench/peers/torch_native.py --threads ${torchThreads}: torch.set_num_threads(${torchThreads})` +
     (threads === OUR_THREADS ? ` (ours: ${OUR_THREADS}, matched)` : `, ours ${OUR_THREADS}: NOT matched`) +
     `, functorch ${info.functorch ?? '?'}, Python ${info.python ?? '?'}; the same seeded inputs and timing rules (budget ${budget} ms` +
-    (rounds > 1 ? `, lowest median of ${rounds} rounds` : '') + `); torch's results are host tensors, so its reps end with a no-copy .numpy().`);
+    (rounds > 1 ? `, lowest median of ${rounds} rounds` : '') + `); torch's results are host tensors, so its reps end with a no-copy .numpy() (the W4 read-back row copies, as ours does).`);
   if (info.blas?.length) lines.push(`Its BLAS/LAPACK: ${info.blas.join(', ')}${info.blas.some((b) => /\/blas\/libblas/.test(b)) ? ' (Debian\'s default alternative: the netlib reference BLAS, which its matmuls use)' : ''}.`);
   lines.push('');
   const head = ['workload', 'torchfunc-wasm', 'ours, variant', 'check', `torch ${info.torch ?? native.version}`, 'ratio', 'check', 'checks agree'];

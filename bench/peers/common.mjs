@@ -128,6 +128,9 @@ export async function time(fn, { warmup = 3, minReps = 5, maxReps = 100, budgetM
 }
 
 export const emit = (obj) => console.log(JSON.stringify(obj));
+/** `extra` fields for a rep's median: GFLOP/s of an m×k by k×n product, µs per op of nOps ops. */
+export const gflops = (m, n, k) => (t) => ({ gflops: Math.round((2 * m * n * k) / (t.median_ms * 1e6) * 100) / 100 });
+export const perOp = (nOps) => (t) => ({ per_op_us: Math.round((t.median_ms * 1000) / nOps * 1000) / 1000 });
 const round = (v, d = 6) => (typeof v === 'number' && Number.isFinite(v) ? Number(v.toPrecision(d)) : v);
 
 /**
@@ -147,9 +150,9 @@ export async function run(meta, make) {
     return;
   }
   try {
-    const { fn, check, note } = await make();
+    const { fn, check, note, extra = () => ({}) } = await make();
     const t = await time(fn, { budgetMs: Number(opt('--budget', 3000)) });
-    emit({ ...base, status: 'ok', ...t, check: round(check()), ...(note ? { note } : {}) });
+    emit({ ...base, status: 'ok', ...t, ...extra(t), check: round(check()), ...(note ? { note } : {}) });
   } catch (e) {
     const msg = String(e && e.message ? e.message : e).split('\n')[0].slice(0, 300);
     emit({ ...base, status: 'error', median_ms: null, p10_ms: null, p90_ms: null, reps: 0, error: msg, ...(meta.note ? { note: meta.note } : {}) });

@@ -5,7 +5,7 @@
 // arguments, so reused inputs are passed as .ref.
 // Usage: node jaxjs.mjs eager|jit [--filter REGEX] [--budget MS]
 import { numpy as np, nn, lax, init, defaultDevice, grad, vmap, vjp, jit, jacrev, jacfwd, hessian, tree } from '@jax-js/jax';
-import { run, emit, sumAbs, mlpParams, cnnParams, MLP_BATCH, CNN_BATCH, ENSEMBLE, ensembleParams, hessianData } from './common.mjs';
+import { run, emit, sumAbs, uniform, gflops, perOp, mlpParams, cnnParams, MLP_BATCH, CNN_BATCH, ENSEMBLE, ensembleParams, hessianData } from './common.mjs';
 
 const mode = process.argv[2] || 'eager';
 // init() with no argument also probes webgpu and throws on Node 20 (no `navigator`).
@@ -120,4 +120,24 @@ await run(meta('W6_cnn_grad'), () => {
   const g = J(grad(cnnLoss));
   let out;
   return { fn: () => { out = read(g(tree.ref(cp), x.ref, y.ref)); }, check: () => sumAbs(out) };
+});
+
+// W1 matmul and W7 dispatch exactly as the peer baselines (shared/peer-workloads/bench-jaxjs.mjs).
+for (const n of [256, 1024]) {
+  await run(meta(`W1_matmul_${n}`), () => {
+    const a = A({ shape: [n, n], data: uniform(n * n, 1) }), b = A({ shape: [n, n], data: uniform(n * n, 2) });
+    const mm = J((a, b) => np.matmul(a, b));
+    let out;
+    return { fn: () => { out = mm(a.ref, b.ref).dataSync(); }, check: () => sumAbs([out]), extra: gflops(n, n, n) };
+  });
+}
+await run(meta('W7_dispatch_1000_adds'), () => {
+  const b = A({ shape: [16], data: uniform(16, 7) });
+  const add = J((a, b) => a.add(b));
+  let out;
+  return {
+    note: mode === 'jit' ? '1000 calls of a jitted single add' : 'eager ops (jax-js eager is lazy: realized on read)',
+    fn: () => { let a = np.zeros([16]); for (let i = 0; i < 1000; i++) a = add(a, b.ref); out = a.dataSync(); },
+    check: () => sumAbs([out]), extra: perOp(1000),
+  };
 });

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs'; // the union package: registers every gradient (tfjs-core alone registers none) and the cpu backend
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
-import { run, emit, sumAbs, mlpParams, cnnParams, MLP_BATCH, CNN_BATCH, oihwToHwio, fcRowsChwToHwc, ENSEMBLE, ensembleParams, hessianData, hessianExact, maxAbsDiff } from './common.mjs';
+import { run, emit, sumAbs, uniform, gflops, perOp, mlpParams, cnnParams, MLP_BATCH, CNN_BATCH, oihwToHwio, fcRowsChwToHwc, ENSEMBLE, ensembleParams, hessianData, hessianExact, maxAbsDiff } from './common.mjs';
 
 const backend = process.argv[2] || 'wasm';
 await tf.setBackend(backend);
@@ -138,5 +138,28 @@ await run(meta('W6_cnn_grad'), () => {
       value.dispose(); tf.dispose(grads);
     },
     check: () => sumAbs(out),
+  };
+});
+
+// W1 matmul and W7 dispatch exactly as the peer baselines (shared/peer-workloads/bench-tfjs.mjs).
+for (const n of [256, 1024]) {
+  await run(meta(`W1_matmul_${n}`), () => {
+    const a = tf.tensor(uniform(n * n, 1), [n, n]), b = tf.tensor(uniform(n * n, 2), [n, n]);
+    let out;
+    return {
+      fn: () => { const c = tf.matMul(a, b); out = c.dataSync(); c.dispose(); },
+      check: () => sumAbs([out]), extra: gflops(n, n, n),
+    };
+  });
+}
+await run(meta('W7_dispatch_1000_adds'), () => {
+  const b = tf.tensor(uniform(16, 7), [16]), a0 = tf.zeros([16]);
+  let out;
+  return {
+    fn: () => {
+      const r = tf.tidy(() => { let a = a0; for (let i = 0; i < 1000; i++) a = tf.add(a, b); return a; });
+      out = r.dataSync(); r.dispose();
+    },
+    check: () => sumAbs([out]), extra: perOp(1000),
   };
 });

@@ -1,5 +1,6 @@
 // Issue 2's workloads: GEMM, elementwise bandwidth, dispatch cost, softmax.
 import { uniform } from '../timing.mjs';
+import { sumAbs } from '../peers/common.mjs';
 
 export default function core(torch) {
   const out = [];
@@ -10,6 +11,14 @@ export default function core(torch) {
       name: `matmul_${n}`,
       run: () => { const c = a.matmul(b); c.dispose(); },
       metric: (ms) => ({ value: (2 * n ** 3) / (ms * 1e6), unit: 'GFLOP/s' }),
+    });
+    // the peers' W1: the product read back into JS every rep
+    let c;
+    if (n >= 256) out.push({
+      name: `matmul_${n}_readback`,
+      run: () => { const t = a.matmul(b); c = t.toTypedArray(); t.dispose(); },
+      check: () => sumAbs([c]),
+      metric: (ms) => ({ value: (2 * n ** 3) / (ms * 1e6), unit: 'GFLOP/s', note: 'read back into a new Float32Array' }),
     });
   }
   const N = 1 << 20;
@@ -33,15 +42,19 @@ export default function core(torch) {
     run: () => torch._dataView(z0).set(torch._dataView(x)),
     metric: (ms) => ({ value: (8 * N) / (ms * 1e6), unit: 'GB/s', note: 'bytes read + written by a memmove in the wasm heap' }),
   });
-  const c16 = torch.tensor(uniform(16, 5), { shape: [16] });
-  const d16 = torch.tensor(uniform(16, 6), { shape: [16] });
+  // The peers' W7 exactly (shared/peer-workloads): zeros plus 1000 dependent
+  // adds of uniform(16, 7), one read at the end.
+  const c16 = torch.zeros([16]);
+  const d16 = torch.tensor(uniform(16, 7), { shape: [16] });
+  let chainOut;
   out.push({
     name: 'dispatch_add_chain_16',
     run: () => torch.scope(() => {
       let a = c16;
       for (let i = 0; i < 1000; i++) a = a.add(d16);
-      return a.toTypedArray()[0];
+      chainOut = a.toTypedArray();
     }),
+    check: () => sumAbs([chainOut]),
     metric: (ms) => ({ value: (ms * 1000) / 1000, unit: 'us/op', note: '1000 dependent adds on 16 floats, one read' }),
   });
   // Per-example weight gradients' broadcast multiply (vmap(grad) of a
