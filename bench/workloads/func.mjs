@@ -11,7 +11,8 @@ export default function funcWorkloads(torch) {
   const { nn, F, func } = torch;
   const need = ['vmap', 'grad', 'jacrev', 'jacfwd', 'hessian', 'stackModuleState', 'functionalCall'];
   const missing = need.filter((k) => !func?.[k]);
-  const names = ['persample_grad_b64', 'persample_grad_b64_readback', 'persample_grad_b64_loop', 'jacrev_mlp_784', 'jacfwd_mlp_784', 'hessian_100',
+  const names = ['persample_grad_b64', 'persample_grad_b64_readback', 'persample_grad_b64_loop', 'jacrev_mlp_784', 'jacfwd_mlp_784',
+    'jacrev_mlp_784_loop', 'jacfwd_mlp_784_loop', 'hessian_100', 'hessian_100_loop',
     'ensemble8_forward_b64', 'ensemble8_forward_b64_loop'];
   if (missing.length) return names.map((name) => ({ name, skip: `not available yet: ${missing.join(', ')}`, run: () => {} }));
 
@@ -43,13 +44,17 @@ export default function funcWorkloads(torch) {
     check: () => sumAbs(ps),
     metric: (ms) => ({ value: ms, unit: 'ms', note: 'the same, read back into new JS typed arrays' }),
   });
+  // The loop vmap replaces, as the torch.func tutorial writes it: a grad per
+  // example, then torch.stack per parameter into [64, ...].
   const gradOne = func.grad(lossOne);
   out.push({
     name: 'persample_grad_b64_loop',
     run: () => torch.scope(() => {
-      for (let i = 0; i < 64; i++) for (const g of Object.values(gradOne(params, X.select(0, i), Y.select(0, i)))) g.dispose();
+      const per = [];
+      for (let i = 0; i < 64; i++) per.push(gradOne(params, X.select(0, i), Y.select(0, i)));
+      for (const k of Object.keys(per[0])) torch.stack(per.map((g) => g[k]));
     }),
-    metric: (ms) => ({ value: ms, unit: 'ms', note: 'a loop of 64 grads (what vmap replaces), left in WebAssembly' }),
+    metric: (ms) => ({ value: ms, unit: 'ms', note: 'a loop of 64 grads stacked per parameter (what vmap replaces), left in WebAssembly' }),
   });
 
   // Jacobian of the 10 logits w.r.t. one 784 input.
@@ -65,6 +70,33 @@ export default function funcWorkloads(torch) {
     });
   }
 
+  // The loops jacrev and jacfwd replace: 10 vjps with one-hot cotangents,
+  // 784 jvps with one-hot tangents, stacked.
+  const eye10 = torch.eye(10), eye784 = torch.eye(784);
+  let JL;
+  out.push({
+    name: 'jacrev_mlp_784_loop',
+    run: () => torch.scope(() => {
+      const [, vjpFn] = func.vjp(logits, x0);
+      const rows = [];
+      for (let i = 0; i < 10; i++) rows.push(vjpFn(eye10.select(0, i))[0]);
+      JL = torch.stack(rows).toTypedArray();
+    }),
+    check: () => sumAbs([JL]),
+    metric: (ms) => ({ value: ms, unit: 'ms', note: 'a loop of 10 vjps (what jacrev replaces), [10, 784], read back' }),
+  });
+  let JF;
+  out.push({
+    name: 'jacfwd_mlp_784_loop',
+    run: () => torch.scope(() => {
+      const cols = [];
+      for (let i = 0; i < 784; i++) cols.push(func.jvp(logits, [x0], [eye784.select(0, i)])[1]);
+      JF = torch.stack(cols, 1).toTypedArray();
+    }),
+    check: () => sumAbs([JF]),
+    metric: (ms) => ({ value: ms, unit: 'ms', note: 'a loop of 784 jvps (what jacfwd replaces), [10, 784], read back' }),
+  });
+
   // Hessian of a 100-parameter function: f(w) = sum(tanh(A w)) + |w|^2 / 2,
   // A and w0 seeded as the peers' (bench/peers/common.mjs hessianData).
   const hd = hessianData();
@@ -77,6 +109,20 @@ export default function funcWorkloads(torch) {
     run: () => { const h = hess(w0); H = h.toTypedArray(); h.dispose(); },
     check: () => sumAbs([H]),
     metric: (ms) => ({ value: ms, unit: 'ms', note: 'jacfwd(jacrev(f)) for 100 parameters, [100, 100], read back' }),
+  });
+
+  const eye100 = torch.eye(100);
+  const gradF = func.grad((w) => A.matmul(w).tanh().sum().add(w.mul(w).sum().mul(0.5)));
+  let HL;
+  out.push({
+    name: 'hessian_100_loop',
+    run: () => torch.scope(() => {
+      const rows = [];
+      for (let i = 0; i < 100; i++) rows.push(func.jvp(gradF, [w0], [eye100.select(0, i)])[1]);
+      HL = torch.stack(rows).toTypedArray();
+    }),
+    check: () => sumAbs([HL]),
+    metric: (ms) => ({ value: ms, unit: 'ms', note: 'a loop of 100 Hessian-vector products jvp(grad(f)) (what hessian replaces), read back' }),
   });
 
   // Ensembling: 8 MLPs on one minibatch, vmapped over stacked parameters.

@@ -5,6 +5,7 @@
 // given: it wraps negative dims and raises PyTorch's messages against the
 // logical shape at every transform level (attribute layouts: src/ops/shape.def).
 import { Tensor, callOp, opId } from '../tensor.js';
+import { rt } from '../runtime.js';
 import { parseArgs, checkInt, describe } from '../args.js';
 import { TorchError } from '../errors.js';
 
@@ -115,17 +116,53 @@ export function install(torch) {
   }
   const flip = (input, ...dims) => op1('flip', tensorArg('flip', input), dims.length === 1 && typeof dims[0] === 'number' ? [dims[0]] : sizes('flip', dims));
 
+  /**
+   * One call joins at most rt.maxIn tensors; a longer list is joined in
+   * chunks whose results are catted along the same dim (`join(chunk)` makes
+   * each chunk's piece: cat, or stack, whose pieces then line up along dim).
+   */
+  function chunked(name, tensors, dim, join) {
+    if (tensors.length <= rt.maxIn) return join(tensors);
+    checkJoin(name, tensors, dim); // PyTorch's messages, with indices into the whole list
+    const parts = [];
+    try {
+      for (let k = 0; k < tensors.length; k += rt.maxIn) parts.push(join(tensors.slice(k, k + rt.maxIn)));
+      return chunked(name, parts, dim, (ts) => callOp(id('cat'), ts, [dim]));
+    } finally {
+      for (const p of parts) p.dispose();
+    }
+  }
+  /** The core's join checks, made on the whole list before it is chunked. */
+  function checkJoin(name, tensors, dim) {
+    const s0 = tensors[0].shape;
+    for (let i = 1; i < tensors.length; i++) {
+      const si = tensors[i].shape;
+      if (name === 'stack') {
+        if (si.length !== s0.length || si.some((v, k) => v !== s0[k]))
+          throw new TorchError(`stack expects each tensor to be equal size, but got [${s0.join(', ')}] at entry 0 and [${si.join(', ')}] at entry ${i}`);
+        continue;
+      }
+      if (si.length !== s0.length) throw new TorchError(`Tensors must have same number of dimensions: got ${s0.length} and ${si.length}`);
+      const d = dim < 0 ? dim + s0.length : dim;
+      for (let k = 0; k < s0.length; k++)
+        if (k !== d && si[k] !== s0[k])
+          throw new TorchError(`Sizes of tensors must match except in dimension ${d}. Expected size ${s0[k]} but got size ${si[k]} for tensor number ${i} in the list.`);
+    }
+  }
   /** torch.cat(tensors, dim = 0) */
   function cat(tensors, ...rest) {
     const a = parseArgs('cat', rest, ['dim'], { dim: 0 });
     tensorList('cat', tensors);
-    return callOp(id('cat'), tensors, [checkInt('cat', a.dim, 'dim')]);
+    const dim = checkInt('cat', a.dim, 'dim');
+    return chunked('cat', tensors, dim, (ts) => callOp(id('cat'), ts, [dim]));
   }
   /** torch.stack(tensors, dim = 0) */
   function stack(tensors, ...rest) {
     const a = parseArgs('stack', rest, ['dim'], { dim: 0 });
     tensorList('stack', tensors);
-    return callOp(id('stack'), tensors, [checkInt('stack', a.dim, 'dim')]);
+    const dim = checkInt('stack', a.dim, 'dim');
+    // each piece has the new dim; a negative dim names it in the pieces too
+    return chunked('stack', tensors, dim, (ts) => callOp(id('stack'), ts, [dim]));
   }
 
   /** Pieces of `input` along dim with the given sizes (views). */

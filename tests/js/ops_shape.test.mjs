@@ -78,6 +78,12 @@ test("PyTorch's error messages", () => {
     throwsMsg(() => torch.cat([x, ar(4, [2, 2])]), 'Sizes of tensors must match except in dimension 0. Expected size 3 but got size 2 for tensor number 1 in the list.');
     throwsMsg(() => torch.cat([x, ar(6, [6])]), 'Tensors must have same number of dimensions: got 2 and 1');
     throwsMsg(() => torch.cat([]), 'torch.cat(): expected a non-empty list of Tensors');
+    {
+      // longer than one call into the core takes (256): joined in chunks, errors name the whole list's index
+      const many = Array.from({ length: 600 }, () => x);
+      throwsMsg(() => torch.cat([...many, ar(4, [2, 2])]), 'Sizes of tensors must match except in dimension 0. Expected size 3 but got size 2 for tensor number 600 in the list.');
+      throwsMsg(() => torch.stack([...many, x.t()]), 'stack expects each tensor to be equal size, but got [2, 3] at entry 0 and [3, 2] at entry 600');
+    }
     throwsMsg(() => torch.stack([x, x.t()]), 'stack expects each tensor to be equal size, but got [2, 3] at entry 0 and [3, 2] at entry 1');
     throwsMsg(() => x.split([1, 2], 0), "split_with_sizes expects split_sizes to sum exactly to 2 (input tensor's size at dimension 0), but got split_sizes=[1, 2]");
     throwsMsg(() => x.chunk(0), 'chunk expects `chunks` to be greater than 0, got: 0');
@@ -222,4 +228,29 @@ test('sliceScatter replaces a slice and differentiates into both inputs', () => 
     assert.deepEqual(s.grad.tolist(), [[0, 2], [4, 6]]);
     throwsMsg(() => torch.sliceScatter(x, s, 1, 0, 3), 'Expected src to have a size equal to the slice of self. src size = [2, 2], slice size = [2, 3]');
   });
+});
+
+test('cat and stack of more tensors than one core call takes (600), with grad and vmap', () => {
+  const n = 600;
+  const xs = Array.from({ length: n }, (_, i) => torch.tensor([i, -i, 0.5 * i]));
+  for (const dim of [0, 1, -1]) {
+    const s = torch.stack(xs, dim);
+    assert.deepEqual(s.shape, dim === 0 ? [n, 3] : [3, n]);
+    const v = s.toTypedArray();
+    for (let i = 0; i < n; i++) {
+      const at = (k) => (dim === 0 ? v[i * 3 + k] : v[k * n + i]);
+      assert.deepEqual([at(0), at(1), at(2)], [i, -i, 0.5 * i], `stack dim ${dim}, entry ${i}`);
+    }
+  }
+  const c = torch.cat(xs);
+  assert.deepEqual(c.shape, [3 * n]);
+  assert.equal(c.toTypedArray()[3 * 599 + 1], -599);
+  // each input's gradient comes back through the chunked pieces
+  const g = torch.func.grad((ts) => torch.stack(ts).mul(torch.arange(3 * n).reshape(n, 3)).sum())(xs);
+  assert.equal(g.length, n);
+  assert.deepEqual(Array.from(g[n - 1].toTypedArray()), [3 * (n - 1), 3 * (n - 1) + 1, 3 * (n - 1) + 2]);
+  // under vmap every entry is batched; the result matches the batch stacked by hand
+  const b = torch.func.vmap((t) => torch.stack(Array.from({ length: n }, (_, i) => t.mul(i))))(torch.tensor([[1, 2], [3, 4]]));
+  assert.deepEqual(b.shape, [2, n, 2]);
+  assert.deepEqual(Array.from(b.select(1, 599).toTypedArray()), [599, 1198, 1797, 2396]);
 });
