@@ -1,4 +1,4 @@
-// npm run bench -- --compare [--peers tfjs-wasm,tfjs-cpu,jax-wasm,jax-jit,torch-native]
+// npm run bench -- --compare [--peers tfjs-wasm,tfjs-cpu,tfjs-wasm-threads,jax-wasm,jax-jit,torch-native]
 //                            [--budget MS] [--rounds N] [--out FILE.jsonl]
 //                            [--threads N] [--torch-threads N] [--python PATH]
 //
@@ -54,6 +54,8 @@ const ROWS = [
 const PEERS = {
   'tfjs-wasm': ['tfjs.mjs', 'wasm'],
   'tfjs-cpu': ['tfjs.mjs', 'cpu'],
+  // its threaded build, which it uses only in a cross-origin-isolated page
+  'tfjs-wasm-threads': ['tfjs_browser.mjs', 'threads'],
   'jax-wasm': ['jaxjs.mjs', 'eager'],
   'jax-jit': ['jaxjs.mjs', 'jit'],
 };
@@ -235,13 +237,14 @@ export async function main(args) {
 
   const oursBy = best['torchfunc-wasm'] ?? {};
   const version = (pkg) => { try { return JSON.parse(readFileSync(join(PEERS_DIR, 'node_modules', pkg, 'package.json'), 'utf8')).version; } catch { return '?'; } };
-  const tfInfo = best['tfjs-wasm']?.info;
+  const tfInfo = best['tfjs-wasm']?.info, tfThreadsInfo = best['tfjs-wasm-threads']?.info;
   const lines = [];
   lines.push(`Median ms per rep (lower is better); ratio = peer ÷ torchfunc-wasm (above 1: we are faster); check = sum of |results|.`);
-  lines.push(`Node ${process.version}, ${process.platform} ${process.arch}; everyone single-threaded; budget ${budget} ms per workload, ` +
+  lines.push(`Node ${process.version}, ${process.platform} ${process.arch}; ours on ${OUR_THREADS} thread(s), the Node peers on one (tfjs hard-codes it under Node, jax-js starts no workers there); budget ${budget} ms per workload, ` +
     `the peers' timing rules for all (≤3 warm-ups, 5–100 reps, results read back into JS every rep)` +
     (rounds > 1 ? `; lowest median of ${rounds} rounds.` : '.'));
   lines.push(`Peers: @tensorflow/tfjs ${version('@tensorflow/tfjs-core')}` + (tfInfo ? ` (wasm: simd ${tfInfo.simd}, threads ${tfInfo.threads})` : '') +
+    (tfThreadsInfo ? `; tfjs-wasm-threads: its threaded SIMD build in ${tfThreadsInfo.backend} (cross-origin isolated), multithread ${tfThreadsInfo.multithread}, ${tfThreadsInfo.threads} XNNPACK thread(s) (tfjs takes logical cores / 2)` : '') +
     `, @jax-js/jax ${version('@jax-js/jax')} (wasm device, eager and jit). Run took ${Math.round((Date.now() - t0) / 1000)} s.`);
   lines.push('');
   const head = ['workload', 'torchfunc-wasm', 'ours, variant', 'check'];

@@ -2,7 +2,6 @@
 // peers' scripts, from ../../shared peer-workloads/common.mjs (the method the
 // published peer baselines used): mulberry32 data, warm-up then reps until a
 // time budget is spent, medians; every rep ends with results read into JS.
-import { performance } from 'node:perf_hooks';
 
 export function rng(seed) {
   let a = seed >>> 0;

@@ -9,6 +9,13 @@ import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
 import { run, emit, sumAbs, uniform, gflops, perOp, mlpParams, cnnParams, MLP_BATCH, CNN_BATCH, oihwToHwio, fcRowsChwToHwc, ENSEMBLE, ensembleParams, hessianData, hessianExact, maxAbsDiff } from './common.mjs';
 
 const backend = process.argv[2] || 'wasm';
+// In a browser page (tfjs_browser.mjs), the wasm files' URL and the thread
+// count: tfjs uses its threaded build there when the page is
+// cross-origin isolated (under Node it never does: tfjs#3830).
+if (globalThis.__tfjsWasm) {
+  tfwasm.setWasmPaths(globalThis.__tfjsWasm.paths);
+  tfwasm.setThreadsCount(globalThis.__tfjsWasm.threads);
+}
 await tf.setBackend(backend);
 await tf.ready();
 if (tf.getBackend() !== backend) throw new Error(`backend ${backend} not active`);
