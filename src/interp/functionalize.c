@@ -161,7 +161,7 @@ static ft_status add_view(func_level *fl, ft_tensor *parent, ft_tensor *view, ft
   if (pr) memcpy(steps, pr->steps, sizeof(func_step) * (size_t)(n - 1));
   steps[n - 1] = (func_step){.op = op, .at = *at};
   ft_tensor *base = pr ? pr->base : parent;
-  int32_t k;
+  int32_t k = -1;
   ft_status st = new_slot(fl, &k);
   if (st) { free(steps); return st; }
   /* new_slot may have moved the table: nothing from it is used past here */
@@ -217,6 +217,7 @@ ft_status ft_func_interpret(ft_level *lv, ft_op op, int nin, ft_tensor *const *i
   func_level *fl = table_of(F);
   if (!fl) return ft_error(FT_ERR_RUNTIME, "functionalize: level %d has no view table", (int)F);
   ft_tensor *peeled[nin > 0 ? nin : 1], *inner[nin > 0 ? nin : 1];
+  inner[0] = peeled[0] = NULL; /* nin == 0 (factories): gcc -Wmaybe-uninitialized */
   for (int i = 0; i < nin; i++) {
     ft_tensor *p = ft_peel(in[i], F);
     peeled[i] = p;

@@ -111,6 +111,7 @@ ft_status ft_grad_interpret(ft_level *lv, ft_op op, int nin, ft_tensor *const *i
   const ft_op_def *d = ft_ops[op];
   int32_t L = lv->id;
   ft_tensor *peeled[nin > 0 ? nin : 1], *inner[nin > 0 ? nin : 1];
+  inner[0] = peeled[0] = NULL; /* nin == 0 (factories): gcc -Wmaybe-uninitialized */
   bool any = false;
   for (int i = 0; i < nin; i++) {
     ft_tensor *p = ft_peel(in[i], L);

@@ -12,6 +12,7 @@ ft_status ft_jvp_interpret(ft_level *lv, ft_op op, int nin, ft_tensor *const *in
   const ft_op_def *d = ft_ops[op];
   int32_t J = lv->id;
   ft_tensor *primal[nin > 0 ? nin : 1], *tan[nin > 0 ? nin : 1];
+  primal[0] = tan[0] = NULL; /* nin == 0 (factories): gcc -Wmaybe-uninitialized */
   bool any = false;
   for (int i = 0; i < nin; i++) {
     ft_tensor *p = ft_peel(in[i], J);

@@ -126,7 +126,8 @@ ft_status ft_batch_broadcasting(ft_op op, ft_tensor *const *in, const int32_t *b
     int l = bdim[i] >= 0 ? in[i]->ndim - 1 : in[i]->ndim;
     if (l > L) L = l;
   }
-  ft_tensor *moved[nin];
+  ft_tensor *moved[nin > 0 ? nin : 1];
+  moved[0] = NULL; /* gcc -Wmaybe-uninitialized */
   ft_status st = FT_OK;
   int k = 0;
   for (; k < nin; k++) if ((st = ft_move_bdim_front(in[k], bdim[k], bsize, L, &moved[k]))) break;

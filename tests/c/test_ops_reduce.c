@@ -95,7 +95,7 @@ static void fill_rand(double *v, int64_t n, ft_dtype dt, double lo, double hi) {
  * `base`, which then has to hold the values repeated). */
 static ft_tensor *mk_layout(const int64_t *shape, int nd, ft_dtype dt, const double *vals, int layout) {
   if (layout == 0 || nd < 2) return mk(shape, nd, dt, vals);
-  int64_t rs[FT_MAX_DIMS], st[FT_MAX_DIMS], idx[FT_MAX_DIMS];
+  int64_t rs[FT_MAX_DIMS] = {0}, st[FT_MAX_DIMS], idx[FT_MAX_DIMS];
   for (int d = 0; d < nd; d++) rs[d] = shape[nd - 1 - d];
   ft_tensor *base, *v;
   MUST(ft_tensor_empty(rs, nd, dt, &base));
