@@ -22,6 +22,12 @@ export function isPlainObject(v) {
  */
 export function parseArgs(fname, args, names, defaults = {}, spec = {}) {
   let n = args.length;
+  if (n === 0) { // the common call: every op's options left out
+    const out = {};
+    for (const k of names) out[k] = k in defaults ? defaults[k] : undefined;
+    for (const k of spec.keywordOnly ?? []) out[k] = k in defaults ? defaults[k] : undefined;
+    return out;
+  }
   let opts = null;
   if (n > 0 && isPlainObject(args[n - 1])) {
     opts = args[n - 1];

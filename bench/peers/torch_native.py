@@ -290,29 +290,19 @@ def loss_one(p, x, y):
     return F.cross_entropy(functional_call(MLP, p, (x.unsqueeze(0),)), y.unsqueeze(0))
 
 
-def make_persample():
+def make_persample(copy=False):
     f = vmap(grad(loss_one), in_dims=(None, 0, 0))
     out = {}
 
     def fn():
-        out['g'] = [view(v) for v in f(MLP_P, X, Y).values()]
+        out['g'] = [view(v).copy() if copy else view(v) for v in f(MLP_P, X, Y).values()]
     return fn, lambda: sum(float(np.abs(a.astype(np.float64)).sum()) for a in out['g'])
 
 
 run('persample_grad_b64', make_persample, unsupported=need_func,
     note='functorch.vmap(grad(loss), in_dims=(None, 0, 0)) over functional_call, [64, ...] each')
 
-
-def make_persample_copy():
-    f = vmap(grad(loss_one), in_dims=(None, 0, 0))
-    out = {}
-
-    def fn():
-        out['g'] = [view(v).copy() for v in f(MLP_P, X, Y).values()]
-    return fn, lambda: sum(float(np.abs(a.astype(np.float64)).sum()) for a in out['g'])
-
-
-run('persample_grad_b64_copy', make_persample_copy, unsupported=need_func,
+run('persample_grad_b64_copy', lambda: make_persample(copy=True), unsupported=need_func,
     note='the same, each result copied into a new numpy array (as ours reads back into new JS arrays)')
 
 

@@ -29,7 +29,6 @@ export function install(torch) {
 
   /** torch.add(input, other, {alpha}) = input + alpha * other */
   function add(input, other, ...rest) {
-    if (rest.length === 0) return binary(ID.add, input, other); // the common call, without parsing
     const { alpha } = parseArgs('add', rest, ['alpha'], { alpha: 1 });
     if (alpha === 1) return binary(ID.add, input, other);
     checkNumber('add', alpha, 'alpha');
@@ -37,7 +36,6 @@ export function install(torch) {
     try { return binary(ID.add, input, scaled); } finally { scaled.dispose(); }
   }
   function sub(input, other, ...rest) {
-    if (rest.length === 0) return binary(ID.sub, input, other);
     const { alpha } = parseArgs('sub', rest, ['alpha'], { alpha: 1 });
     if (alpha === 1) return binary(ID.sub, input, other);
     checkNumber('sub', alpha, 'alpha');
