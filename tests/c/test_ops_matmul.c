@@ -288,6 +288,13 @@ static void test_composites(void) {
   if (o) CHECK(o->dtype == FT_I32 && at(o, 0) == at(i3, 0) * at(j3, 0) + at(i3, 1) * at(j3, 1) + at(i3, 2) * at(j3, 2),
                "int dot");
   ft_release(o);
+  /* int32 products wrap mod 2^32, as PyTorch's: 2^30 * 4 + 3 * 5 == 15 */
+  ft_tensor *wa = rnd(SHAPE(1, 2), FT_I32), *wb = rnd(SHAPE(2, 1), FT_I32);
+  set_off(wa, 0, 1 << 30); set_off(wa, 1, 3); set_off(wb, 0, 4); set_off(wb, 1, 5);
+  o = NULL;
+  CHECK_OK(ft_mm(wa, wb, &o));
+  if (o) CHECK(at(o, 0) == 15, "int32 matmul wraps: got %g", at(o, 0));
+  ft_release(o); ft_release(wa); ft_release(wb);
   ft_release(v3); ft_release(w3); ft_release(m23); ft_release(m34); ft_release(t234); ft_release(t534);
   ft_release(q4); ft_release(t5); ft_release(b3); ft_release(f2); ft_release(i3); ft_release(j3);
 }

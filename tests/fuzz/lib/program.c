@@ -44,6 +44,24 @@ static void bind_ops(void) {
 /* Runs op on slots in[0..nin) with the attributes already in the scratch
  * block; takes the outputs into slots. Returns the first output's slot, or -1. */
 static int call_op(fz_state *s, int op, const int *in, int nin, int ni, int nf) {
+  /* Work bound: the two largest inputs' sizes multiplied stay under 2^32
+   * (a 256x256 matmul passes). Sizes are physical: a slot's numel is its
+   * logical size, and each vmap level on the stack may add its batch size.
+   * An op of two million-element tensors spends the run in arithmetic, not
+   * in the logic being fuzzed: a matmul of logical scalars under two vmaps
+   * of 1008 was a 1008^3 int32 GEMM that took 21 s under ASan and timed a
+   * CI run out. */
+  const int64_t cap = (int64_t)1 << 32;
+  int64_t batch = 1, big = 0, next = 0;
+  for (int l = 0; l < s->nlevels; l++)
+    if (s->level[l].kind == 3 && s->level[l].batch > 1) batch = batch > cap / s->level[l].batch ? cap : batch * s->level[l].batch;
+  for (int k = 0; k < nin; k++) {
+    int64_t n = s->slot[in[k]].numel;
+    n = n > cap / batch ? cap : n * batch;
+    if (n > big) next = big, big = n;
+    else if (n > next) next = n;
+  }
+  if (next && big > cap / next) return -1;
   for (int k = 0; k < nin; k++) fz_s.in[k] = s->slot[in[k]].h;
   if (fz_trace > 0) {
     fprintf(stderr, "op %s(", ft_api_op_name(op));
