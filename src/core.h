@@ -195,6 +195,14 @@ typedef ft_status (*ft_batch_fn)(ft_tensor *const *in, const int32_t *bdim, int 
 
 #define FT_MAX_OUTS 4 /* most outputs of any op */
 
+/* ft_op_def.fuse: the elementwise kernel an op's eval is, for func.compile's
+ * fusion (src/interp/trace_fuse.c): FT_FUSE_UN(ft_unary_kind) or
+ * FT_FUSE_BIN(ft_binary_kind). Declaring it promises that, when every input
+ * has the output's float dtype, the eval is exactly that kernel over the
+ * broadcast shape, writing a new contiguous tensor. 0: not fusible. */
+#define FT_FUSE_UN(k) (0x100 | (k))
+#define FT_FUSE_BIN(k) (0x200 | (k))
+
 typedef struct ft_op_def {
   const char *name;
   int nin, nout;
@@ -203,6 +211,7 @@ typedef struct ft_op_def {
   ft_vjp_fn vjp;
   ft_jvp_fn jvp;
   ft_batch_fn batch;
+  int32_t fuse;
 } ft_op_def;
 
 extern const ft_op_def *const ft_ops[FT_OP_COUNT];

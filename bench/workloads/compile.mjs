@@ -13,20 +13,41 @@ export default function compileWorkloads(torch) {
 
   const c16 = torch.zeros([16]);
   const d16 = torch.tensor(uniform(16, 7), { shape: [16] });
-  const chain = func.compile((a, d) => {
+  const adds = (a, d) => {
     for (let i = 0; i < 1000; i++) a = a.add(d);
     return a;
-  });
-  // Warm past the engine's baseline tier (replays are few, long calls: the
-  // harness's 3 warm-up reps would leave most of the timed ones before tier-up).
-  for (let i = 0; i < 500; i++) chain(c16, d16).dispose();
-  let chainOut;
-  out.push({
-    name: 'dispatch_add_chain_16_compiled',
-    run: () => { const r = chain(c16, d16); chainOut = r.toTypedArray(); r.dispose(); },
-    check: () => sumAbs([chainOut]),
-    metric: (ms) => ({ value: (ms * 1000) / 1000, unit: 'us/op', note: 'the same 1000 dependent adds on 16 floats, compiled: one replay, one read' }),
-  });
+  };
+  for (const [name, fuse, how] of [['dispatch_add_chain_16_compiled', true, 'compiled (fused)'], ['dispatch_add_chain_16_compiled_unfused', false, 'compiled with fuse: false']]) {
+    const chain = func.compile(adds, { fuse });
+    // Warm past the engine's baseline tier (replays are few, long calls: the
+    // harness's 3 warm-up reps would leave most of the timed ones before tier-up).
+    for (let i = 0; i < 500; i++) chain(c16, d16).dispose();
+    let chainOut;
+    out.push({
+      name,
+      run: () => { const r = chain(c16, d16); chainOut = r.toTypedArray(); r.dispose(); },
+      check: () => sumAbs([chainOut]),
+      metric: (ms) => ({ value: (ms * 1000) / 1000, unit: 'us/op', note: `the same 1000 dependent adds on 16 floats, ${how}: one replay, one read` }),
+    });
+  }
+
+  // A memory-bound elementwise chain: GELU's tanh form written out over 1M
+  // floats (10 ops after the bias add), as a user writes it.
+  const gx = torch.tensor(uniform(1 << 20, 11), { shape: [1024, 1024] });
+  const gb = torch.tensor(uniform(1024, 12), { shape: [1024] });
+  const gelu = (x, b) => {
+    const h = x.add(b);
+    return h.mul(0.5).mul(h.mul(h).mul(h).mul(0.044715).add(h).mul(0.7978845608).tanh().add(1));
+  };
+  for (const [name, f] of [['gelu_chain_1M_eager', gelu], ['gelu_chain_1M_compiled_unfused', func.compile(gelu, { fuse: false })], ['gelu_chain_1M_compiled', func.compile(gelu)]]) {
+    let g;
+    out.push({
+      name,
+      run: () => torch.scope(() => { g = f(gx, gb).sum().item(); }),
+      check: () => g,
+      metric: (ms) => ({ value: ms, unit: 'ms', note: 'h = x + b; 0.5 h (1 + tanh(0.79788 (h + 0.044715 h^3))) over [1024, 1024] float32, and its sum' }),
+    });
+  }
 
   // A small MLP's training step: dispatch-bound, typed-array parameters.
   const mlpSmall = new nn.Sequential(new nn.Linear(16, 32), new nn.Tanh(), new nn.Linear(32, 32), new nn.Tanh(), new nn.Linear(32, 4));

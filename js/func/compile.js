@@ -287,7 +287,9 @@ function fnName(f) {
  * programs hold, or leave it to the garbage collector.
  * @template {(...args: any[]) => any} F
  * @param {F} f
- * @param {{fullgraph?: boolean}} [opts] fullgraph: throw a TorchError instead of falling back to eager
+ * @param {{fullgraph?: boolean, fuse?: boolean}} [opts] fullgraph: throw a TorchError instead of falling
+ *   back to eager; fuse (default true): run chains of elementwise ops as one loop over cache-sized
+ *   blocks (results are bit-identical either way; false is for measuring what fusion gains)
  * @returns {F & {dispose(): void, stats(): object}}
  * @example
  * const step = func.compile((p, x, y) => func.gradAndValue(loss)(p, x, y));
@@ -297,9 +299,11 @@ export function compile(f, opts = undefined) {
   if (typeof f !== 'function') throw new TorchError(`compile: expected f to be a function, got ${typeName(f)}`);
   if (opts !== undefined && !isPlainObject(opts)) throw new TorchError(`compile: options must be an object, got ${typeName(opts)}`);
   for (const k of Object.keys(opts ?? {}))
-    if (k !== 'fullgraph') throw new TorchError(`compile() got an unexpected keyword argument '${k}'`);
+    if (k !== 'fullgraph' && k !== 'fuse') throw new TorchError(`compile() got an unexpected keyword argument '${k}'`);
   const fullgraph = opts?.fullgraph ?? false;
   if (typeof fullgraph !== 'boolean') throw new TorchError(`compile: fullgraph must be a boolean, got ${typeName(fullgraph)}`);
+  const fuse = opts?.fuse ?? true;
+  if (typeof fuse !== 'boolean') throw new TorchError(`compile: fuse must be a boolean, got ${typeName(fuse)}`);
 
   const cache = new Map();
   const held = { ids: [] }; // program ids, freed by dispose() or the FinalizationRegistry
@@ -372,13 +376,14 @@ export function compile(f, opts = undefined) {
         return out;
       }
       open = false;
-      check(rt.ex.ft_api_trace_end(1));
+      check(rt.ex.ft_api_trace_end(fuse ? 1 : 2));
       const id = views().i32[rt.outOff];
       held.ids.push(id);
       cache.set(key, {
         id, bindings: ctx.bindings, plan, outs,
         hin: rt.ex.ft_api_prog_inputs(id), hout: rt.ex.ft_api_prog_outputs(id),
         instructions: rt.ex.ft_api_prog_info(id, 2),
+        fusedGroups: rt.ex.ft_api_prog_info(id, 7), fusedOps: rt.ex.ft_api_prog_info(id, 8),
       });
       return out;
     } finally {
@@ -429,11 +434,12 @@ export function compile(f, opts = undefined) {
     held.ids.length = 0;
     cache.clear();
   };
-  /** Counters: traces, replays, eager calls, signatures that fell back, signatures and instructions cached. */
+  /** Counters: traces, replays, eager calls, signatures that fell back; signatures, instructions and fused groups cached. */
   compiled.stats = () => {
-    let signatures = 0, instructions = 0;
-    for (const e of cache.values()) if (e) { signatures++; instructions += e.instructions; }
-    return { ...stats, signatures, instructions };
+    let signatures = 0, instructions = 0, fusedGroups = 0, fusedOps = 0;
+    for (const e of cache.values())
+      if (e) { signatures++; instructions += e.instructions; fusedGroups += e.fusedGroups; fusedOps += e.fusedOps; }
+    return { ...stats, signatures, instructions, fusedGroups, fusedOps };
   };
   programs.register(compiled, held, compiled);
   return compiled;

@@ -818,10 +818,10 @@ FT_EXPORT const char *ft_api_trace_failure(void) {
   const char *f = ft_trace_failure();
   return f ? f : "";
 }
-/* Closes the trace; with keep, the new program's id in out[0]. */
+/* Closes the trace; keep 1 (fused) or 2 (not fused): the new program's id in out[0]. */
 FT_EXPORT int ft_api_trace_end(int keep) {
   ft_program *p = NULL;
-  FT_TRY(ft_trace_end(keep != 0, &p));
+  FT_TRY(ft_trace_end(keep != 0, keep == 1, &p));
   g_scratch.out[0] = 0;
   if (!p) return FT_OK;
   int32_t id = 0;

@@ -64,11 +64,8 @@
  * since been wrapped or unwrapped (requiresGrad_ on a captured parameter)
  * makes the program stale, and compile.js traces again.
  *
- * Not done: fusing chains of elementwise ops into one loop. A replayed op
- * costs its kernel plus a pool pop and push (about 0.1 us on 16 floats, the
- * dispatch target being 0.2), and a fused loop would have to reproduce each
- * kernel's split between SIMD lanes and scalar tails bit for bit to keep
- * compiled results equal to eager ones.
+ * Chains of elementwise instructions are fused into one instruction when
+ * the program is built (NOTE: [fusion] in trace_fuse.c).
  */
 #include "trace_impl.h"
 #include "../ops/ops.h"
@@ -206,7 +203,7 @@ static bool hold(ft_tensor *t) {
 static int32_t new_slot(ft_tensor *t, int kind, int32_t ref, bool dynamic) {
   if (!GROW(ft_tr.slots, ft_tr.nslots, ft_tr.cslots, 1)) return -1;
   if (t && (!hold(t) || !map_put(t, ft_tr.nslots))) return -1;
-  ft_tr.slots[ft_tr.nslots] = (tslot){.kind = (uint8_t)kind, .dynamic = dynamic, .ref = ref};
+  ft_tr.slots[ft_tr.nslots] = (tslot){.kind = (uint8_t)kind, .dynamic = dynamic, .ref = ref, .t = t};
   return ft_tr.nslots++;
 }
 
@@ -377,12 +374,12 @@ ft_status ft_trace_output(ft_tensor *t, int32_t *index) {
   return ft_trace_output_slot(s, index);
 }
 
-ft_status ft_trace_end(bool keep, ft_program **out) {
+ft_status ft_trace_end(bool keep, bool fuse, ft_program **out) {
   *out = NULL;
   if (!ft_trace_on) return ft_error(FT_ERR_RUNTIME, "compile: no trace is recording");
   ft_status st = FT_OK;
   if (keep && ft_tr.failed) st = ft_error(FT_ERR_RUNTIME, "compile: %s", ft_tr.failure);
-  else if (keep) st = ft_trace_build(out);
+  else if (keep) st = ft_trace_build(fuse, out);
   for (int32_t i = 0; i < ft_tr.nheld; i++) ft_release(ft_tr.held[i]);
   ft_tr.nheld = 0;
   for (int32_t k = 0; k < ft_tr.nsnaps; k++) free(ft_tr.snaps[k].copy); /* build() took those it uses (NULLed) */

@@ -33,9 +33,10 @@ ft_status ft_trace_output_slot(int32_t slot, int32_t *index);
 void ft_trace_fail(const char *why);
 /* Why the trace cannot become a program, or NULL. */
 const char *ft_trace_failure(void);
-/* Closes the trace; with keep (and no failure) builds the program. Every
- * reference the trace held is released either way. */
-ft_status ft_trace_end(bool keep, ft_program **out);
+/* Closes the trace; with keep (and no failure) builds the program, with
+ * its elementwise chains fused if `fuse`. Every reference the trace held is
+ * released either way. */
+ft_status ft_trace_end(bool keep, bool fuse, ft_program **out);
 /* A hash of the level stack and of where each tensor is wrapped on it (and
  * whether its value is contiguous): part of compile's signature key. */
 uint32_t ft_trace_level_sig(ft_tensor *const *ts, int n, uint32_t seed);
@@ -63,7 +64,8 @@ ft_tensor **ft_program_inputs(ft_program *p);
 ft_tensor **ft_program_outputs(ft_program *p);
 ft_status ft_program_run(ft_program *p);
 /* 0 inputs, 1 outputs, 2 instructions, 3 constants, 4 slots, 5 instructions removed as dead,
- * 6 stale (a run found a constant wrapped differently than in the trace: trace again) */
+ * 6 stale (a run found a constant wrapped differently than in the trace: trace again),
+ * 7 fused groups, 8 instructions fused into them (each group is one of the 2) */
 int32_t ft_program_info(const ft_program *p, int which);
 void ft_program_free(ft_program *p);
 

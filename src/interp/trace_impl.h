@@ -6,12 +6,14 @@
 #include "trace.h"
 
 #define OP_ASSIGN (-1)
+#define OP_FUSED (-2) /* a fused elementwise group (trace_fuse.c): attr is the group's index */
 enum { SLOT_VALUE = 0, SLOT_INPUT = 1, SLOT_CONST = 2 };
 
 typedef struct tslot {
   uint8_t kind;
   uint8_t dynamic; /* depends on the inputs */
   int32_t ref;     /* input or constant index */
+  ft_tensor *t;    /* the tensor it was keyed by (held by the trace) */
 } tslot;
 
 typedef struct tinstr {
@@ -72,6 +74,28 @@ extern ft_trace_state ft_tr;
 /* The snapshot of storage s (a tensor f made, written or returned), or -1. */
 int32_t ft_trace_snap_of(const ft_storage *s);
 /* The program of the trace just recorded (trace_program.c). */
-ft_status ft_trace_build(ft_program **out);
+ft_status ft_trace_build(bool fuse, ft_program **out);
+
+/* ---- fusion (trace_fuse.c) ---------------------------------------------------- */
+
+typedef struct ft_fused ft_fused;
+
+/* Finds chains of elementwise instructions among the live ones (live[k])
+ * and rewrites each chain's last instruction in ft_tr.ins into one OP_FUSED
+ * instruction (its inputs: the chain's external values; its output: the
+ * chain's result), clearing live[] for the others. *groups receives the
+ * groups (ft_fused_free), in the order of their attr index. */
+ft_status ft_fuse_plan(uint8_t *live, ft_fused **groups, int32_t *ngroups, int32_t *nfused);
+void ft_fused_free(ft_fused *groups, int32_t n);
+/* Group g of the array. */
+ft_fused *ft_fused_group(ft_fused *groups, int32_t g);
+/* Runs group g on its inputs (plain values). *out: a new reference, except
+ * when *stolen: then the result was written into in[steal] and *out is that
+ * reference, moved. Pass steal >= 0 only when the caller gives up in[steal]
+ * after this run and nothing else shares its storage. */
+ft_status ft_fused_run(ft_fused *g, ft_tensor *const *in, int32_t steal, ft_tensor **out, bool *stolen);
+/* The input of group g the result may be written into (one shaped and laid
+ * out as the result, an instruction's result in the trace), or -1. */
+int32_t ft_fused_steal_candidate(const ft_fused *g);
 
 #endif

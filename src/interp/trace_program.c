@@ -8,6 +8,7 @@
 typedef struct pinstr {
   int32_t op, nin, nout, args, attr, base;
   int32_t frees, nfree; /* value slots released after this instruction */
+  int32_t steal;        /* OP_FUSED: the input its result may be written into (it dies here), or -1 */
 } pinstr;
 
 typedef struct pmat {
@@ -20,6 +21,8 @@ typedef struct pmat {
 
 struct ft_program {
   int32_t nslots, ninputs, nconsts, ninstr, noutputs, maxin, ndead;
+  int32_t ngroups, nfused; /* fused elementwise groups, and the instructions in them */
+  ft_fused *groups;
   int32_t nsnaps, nmats;
   void **snap_copy;     /* [nsnaps], owned */
   size_t *snap_bytes;   /* [nsnaps] */
@@ -52,12 +55,13 @@ void ft_program_free(ft_program *p) {
   free(p->in); free(p->out); free(p->in_slot); free(p->in_dtype); free(p->in_ndim); free(p->in_shape);
   free(p->consts); free(p->const_slot); free(p->const_live); free(p->in_live); free(p->ins); free(p->args); free(p->frees); free(p->attrs);
   free(p->out_slot); free(p->out_take); free(p->kind); free(p->slots);
+  ft_fused_free(p->groups, p->ngroups);
   free(p);
 }
 
 #define ALLOC(ptr, n) (((ptr) = calloc((size_t)((n) > 0 ? (n) : 1), sizeof *(ptr))) != NULL)
 
-ft_status ft_trace_build(ft_program **out) {
+ft_status ft_trace_build(bool fuse, ft_program **out) {
   ft_program *p = calloc(1, sizeof *p);
   int32_t S = ft_tr.nslots, N = ft_tr.nins;
   uint8_t *used = calloc((size_t)(S > 0 ? S : 1), 1), *live = calloc((size_t)(N > 0 ? N : 1), 1);
@@ -76,10 +80,13 @@ ft_status ft_trace_build(ft_program **out) {
     live[k] = 1;
     for (int i = 0; i < I->nin; i++) used[a[i]] = 1;
   }
+  for (int32_t k = 0; k < N; k++) p->ndead += !live[k];
+  if (fuse && (st = ft_fuse_plan(live, &p->groups, &p->ngroups, &p->nfused))) goto fail;
+  st = FT_ERR_OOM;
   int32_t n = 0, nargs = 0, nattr = 0, nconst = 0;
   for (int32_t k = 0; k < N; k++) {
     newidx[k] = live[k] ? n++ : -1;
-    if (live[k]) { nargs += ft_tr.ins[k].nin + ft_tr.ins[k].nout; nattr += ft_tr.ins[k].attr >= 0; }
+    if (live[k]) { nargs += ft_tr.ins[k].nin + ft_tr.ins[k].nout; nattr += ft_tr.ins[k].attr >= 0 && ft_tr.ins[k].op != OP_FUSED; }
   }
   /* constants f made and the program writes or returns are remade by each replay */
   int32_t nmat = 0, nsnap = 0;
@@ -96,7 +103,6 @@ ft_status ft_trace_build(ft_program **out) {
   p->ninputs = ft_tr.ninputs;
   p->nconsts = nconst;
   p->ninstr = n;
-  p->ndead = N - n;
   p->noutputs = ft_tr.nouts;
   if (!ALLOC(p->in, ft_tr.ninputs) || !ALLOC(p->out, ft_tr.nouts) || !ALLOC(p->in_slot, ft_tr.ninputs) ||
       !ALLOC(p->in_dtype, ft_tr.ninputs) || !ALLOC(p->in_ndim, ft_tr.ninputs) ||
@@ -170,7 +176,13 @@ ft_status ft_trace_build(ft_program **out) {
     na += I->nin + I->nout;
     if (I->nin > p->maxin) p->maxin = I->nin;
     P->attr = -1;
-    if (I->attr >= 0) {
+    P->steal = -1;
+    if (I->op == OP_FUSED) {
+      P->attr = I->attr; /* the group */
+      int32_t c = ft_fused_steal_candidate(ft_fused_group(p->groups, I->attr));
+      int32_t s = c >= 0 ? ft_tr.args[I->args + c] : -1;
+      if (s >= 0 && ft_tr.slots[s].kind == SLOT_VALUE && !used[s] && last[s] == ni) P->steal = c;
+    } else if (I->attr >= 0) {
       p->attrs[nat] = ft_tr.attrs[I->attr];
       P->attr = nat++;
     }
@@ -211,6 +223,8 @@ int32_t ft_program_info(const ft_program *p, int which) {
     case 4: return p->nslots;
     case 5: return p->ndead;
     case 6: return p->stale;
+    case 7: return p->ngroups;
+    case 8: return p->nfused;
     default: return -1;
   }
 }
@@ -282,6 +296,20 @@ ft_status ft_program_run(ft_program *p) {
     const int32_t *a = p->args + I->args;
     if (I->op == OP_ASSIGN) {
       st = I->base ? ft_assign_impl(ft_base_value(S[a[0]]), ft_base_value(S[a[1]])) : ft_assign_(S[a[0]], S[a[1]]);
+    } else if (I->op == OP_FUSED) {
+      for (int i = 0; i < I->nin; i++) inb[i] = ft_base_value(S[a[i]]);
+      int32_t steal = I->steal;
+      if (steal >= 0) { /* only a plain value nothing else holds */
+        const ft_tensor *t = S[a[steal]];
+        if (t != inb[steal] || t->refcount != 1 || t->storage->refcount != 1) steal = -1;
+      }
+      ft_tensor *o = NULL;
+      bool stolen = false;
+      st = ft_fused_run(ft_fused_group(p->groups, I->attr), inb, steal, &o, &stolen);
+      if (!st) {
+        if (stolen) S[a[steal]] = NULL;
+        S[a[I->nin]] = o;
+      }
     } else {
       const ft_attrs *at = I->attr >= 0 ? &p->attrs[I->attr] : &no_attrs;
       ft_tensor *ob[FT_MAX_OUTS] = {0};

@@ -401,15 +401,15 @@ static ft_status jvp_none(ft_tensor *const *in, ft_tensor *const *t, int nin, co
 /* ---- the table entries ---------------------------------------------------- */
 
 #define DIFF FT_F_DIFF
-const ft_op_def ft_opdef_ADD = {"add", 2, 1, DIFF, eval_add, vjp_add, jvp_add, batch_add};
-const ft_op_def ft_opdef_SUB = {"sub", 2, 1, DIFF, eval_sub, vjp_sub, jvp_sub, batch_sub};
-const ft_op_def ft_opdef_MUL = {"mul", 2, 1, DIFF | FT_F_SAVE_IN, eval_mul, vjp_mul, jvp_mul, batch_mul};
-const ft_op_def ft_opdef_DIV = {"div", 2, 1, DIFF | FT_F_SAVE_IN, eval_div, vjp_div, jvp_div, batch_div};
+const ft_op_def ft_opdef_ADD = {"add", 2, 1, DIFF, eval_add, vjp_add, jvp_add, batch_add, FT_FUSE_BIN(FT_BIN_ADD)};
+const ft_op_def ft_opdef_SUB = {"sub", 2, 1, DIFF, eval_sub, vjp_sub, jvp_sub, batch_sub, FT_FUSE_BIN(FT_BIN_SUB)};
+const ft_op_def ft_opdef_MUL = {"mul", 2, 1, DIFF | FT_F_SAVE_IN, eval_mul, vjp_mul, jvp_mul, batch_mul, FT_FUSE_BIN(FT_BIN_MUL)};
+const ft_op_def ft_opdef_DIV = {"div", 2, 1, DIFF | FT_F_SAVE_IN, eval_div, vjp_div, jvp_div, batch_div, FT_FUSE_BIN(FT_BIN_DIV)};
 const ft_op_def ft_opdef_POW = {"pow", 2, 1, DIFF | FT_F_SAVE_IN | FT_F_SAVE_OUT, eval_pow, vjp_pow, jvp_pow, batch_pow};
 const ft_op_def ft_opdef_MAXIMUM = {"maximum", 2, 1, DIFF | FT_F_SAVE_IN, eval_maximum, vjp_maximum, jvp_maximum,
-                                    batch_maximum};
+                                    batch_maximum, FT_FUSE_BIN(FT_BIN_MAX)};
 const ft_op_def ft_opdef_MINIMUM = {"minimum", 2, 1, DIFF | FT_F_SAVE_IN, eval_minimum, vjp_minimum, jvp_minimum,
-                                    batch_minimum};
+                                    batch_minimum, FT_FUSE_BIN(FT_BIN_MIN)};
 const ft_op_def ft_opdef_EQ = {"eq", 2, 1, FT_F_NONDIFF, eval_eq, NULL, jvp_none, batch_eq};
 const ft_op_def ft_opdef_NE = {"ne", 2, 1, FT_F_NONDIFF, eval_ne, NULL, jvp_none, batch_ne};
 const ft_op_def ft_opdef_LT = {"lt", 2, 1, FT_F_NONDIFF, eval_lt, NULL, jvp_none, batch_lt};

@@ -48,7 +48,7 @@ static ft_program *trace_basic(ft_tensor *x, ft_tensor *y, ft_tensor *w) {
   CHECK(ft_trace_read(w) < 0, "a constant does not");
   CHECK_OK(ft_trace_output(out, &k));
   CHECK(ft_trace_failure() == NULL, "traceable");
-  CHECK_OK(ft_trace_end(true, &p));
+  CHECK_OK(ft_trace_end(true, true, &p));
   ft_release(out);
   return p;
 }
@@ -61,8 +61,11 @@ static void test_basic_replay(void) {
   CHECK(p != NULL, "a program");
   if (!p) return;
   CHECK(ft_program_info(p, 0) == 2 && ft_program_info(p, 1) == 1, "2 inputs, 1 output");
-  CHECK(ft_program_info(p, 2) == 4 && ft_program_info(p, 5) == 1, "4 instructions, the unused neg removed (%d, %d)",
+  /* exp, mul and add fuse into one instruction (trace_fuse.c), then sum */
+  CHECK(ft_program_info(p, 2) == 2 && ft_program_info(p, 5) == 1, "2 instructions, the unused neg removed (%d, %d)",
         ft_program_info(p, 2), ft_program_info(p, 5));
+  CHECK(ft_program_info(p, 7) == 1 && ft_program_info(p, 8) == 3, "one group of 3 (%d, %d)", ft_program_info(p, 7),
+        ft_program_info(p, 8));
   CHECK(ft_program_info(p, 3) == 1, "one constant (w)");
   /* the trace let go of everything but the constant */
   CHECK(ft_mem_live_tensors() == live0 + 3, "trace references released (%lld live)", (long long)(ft_mem_live_tensors() - live0));
@@ -111,7 +114,7 @@ static void test_random(void) {
   CHECK_OK(ft_dispatch(FT_OP_RAND_LIKE, 1, &e, NULL, &r));
   int32_t k;
   CHECK_OK(ft_trace_output(r, &k));
-  CHECK_OK(ft_trace_end(true, &p));
+  CHECK_OK(ft_trace_end(true, true, &p));
   ft_release(r);
   if (!p) return;
   ft_rng_seed(7);
@@ -164,7 +167,7 @@ static void test_grad_lowered(void) {
   CHECK_OK(grad_of_cube_sum(x, &g));
   CHECK(g && at(g, 2) == 27, "the traced call computes eagerly");
   CHECK_OK(ft_trace_output(g, &k));
-  CHECK_OK(ft_trace_end(true, &p));
+  CHECK_OK(ft_trace_end(true, true, &p));
   ft_release(g);
   if (!p) return;
   double x2v[3] = {-1, 0.5, 4};
@@ -187,7 +190,7 @@ static void test_grad_lowered(void) {
   CHECK_OK(ft_trace_input(x2, &k));
   CHECK_OK(grad_of_cube_sum(x2, &g));
   CHECK_OK(ft_trace_output(g, &k));
-  CHECK_OK(ft_trace_end(true, &p));
+  CHECK_OK(ft_trace_end(true, true, &p));
   ft_release(g);
   if (!p) return;
   double x3v[3] = {-1, 0.5, 4};
@@ -223,7 +226,7 @@ static void test_assign(void) {
   CHECK_OK(ft_sub(param, u, &n));
   CHECK_OK(ft_assign_(param, n));
   CHECK(ft_trace_read(param) >= 0, "a constant written in place depends on the inputs");
-  CHECK_OK(ft_trace_end(true, &p));
+  CHECK_OK(ft_trace_end(true, true, &p));
   ft_release(u); ft_release(n);
   CHECK(at(param, 0) == 0 && at(param, 1) == -1, "the traced call wrote");
   if (!p) return;
@@ -247,12 +250,12 @@ static void test_failures(void) {
   CHECK(ft_add(a, b, &c) != FT_OK, "broadcast error");
   CHECK(ft_trace_failure() && strstr(ft_trace_failure(), "add"), "failure names the op: %s",
         ft_trace_failure() ? ft_trace_failure() : "(none)");
-  CHECK(ft_trace_end(true, &p) == FT_ERR_RUNTIME && !p, "no program");
+  CHECK(ft_trace_end(true, true, &p) == FT_ERR_RUNTIME && !p, "no program");
   CHECK_OK(ft_trace_begin());
   ft_trace_fail("a side effect");
-  CHECK_OK(ft_trace_end(false, &p));
+  CHECK_OK(ft_trace_end(false, true, &p));
   CHECK(!p && !ft_trace_on && !ft_trace_recording, "closed");
-  CHECK(ft_trace_end(true, &p) == FT_ERR_RUNTIME && !p, "closing twice is an error");
+  CHECK(ft_trace_end(true, true, &p) == FT_ERR_RUNTIME && !p, "closing twice is an error");
   int32_t k0;
   CHECK(ft_trace_input(a, &k0) == FT_ERR_RUNTIME && ft_trace_read(a) == -1, "no trace: inputs refused, nothing dynamic");
   /* tracing is off again: ops run untraced */
@@ -274,7 +277,7 @@ static void test_const_outputs(void) {
   CHECK_OK(ft_zeros(s, 1, FT_F32, &z));
   CHECK_OK(ft_trace_output(z, &k));
   CHECK_OK(ft_trace_output(held, &k));
-  CHECK_OK(ft_trace_end(true, &p));
+  CHECK_OK(ft_trace_end(true, true, &p));
   if (!p) return;
   CHECK_OK(ft_program_run(p));
   ft_tensor *o0 = ft_program_outputs(p)[0], *o1 = ft_program_outputs(p)[1];
@@ -295,7 +298,7 @@ static void test_const_outputs(void) {
   CHECK_OK(ft_add(acc, x, &sum));
   CHECK_OK(ft_assign_(acc, sum));
   CHECK_OK(ft_trace_output(acc, &k));
-  CHECK_OK(ft_trace_end(true, &p));
+  CHECK_OK(ft_trace_end(true, true, &p));
   ft_release(sum);
   CHECK(at(acc, 1) == 4, "traced call: 2x");
   for (int c = 0; c < 2 && p; c++) {

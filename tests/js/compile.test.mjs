@@ -284,6 +284,57 @@ test('in-place updates of parameters inside a compiled training step', () => {
   });
 });
 
+// ---- fusion ------------------------------------------------------------------
+
+test('elementwise chains fuse: counted in stats, equal to eager and to unfused bit for bit', () => {
+  torch.scope(() => {
+    const f32 = (...shape) => torch.randn(shape);
+    // a GELU (tanh form) written out, with a bias: 9 elementwise ops after a matmul
+    const gelu = (x, w, b) => {
+      const h = x.matmul(w).add(b);
+      return h.mul(0.5).mul(h.mul(h).mul(h).mul(0.044715).add(h).mul(0.7978845608).tanh().add(1));
+    };
+    const args = [[f32(33, 16), f32(16, 300), f32(300)], [f32(33, 16), f32(16, 300), f32(300)]];
+    const fused = func.compile(gelu), plain = func.compile(gelu, { fuse: false });
+    for (const a of args) {
+      const e = gelu(...a);
+      same(fused(...a), e, 'fused = eager');
+      same(plain(...a), e, 'unfused = eager');
+    }
+    const s = fused.stats(), u = plain.stats();
+    assert.equal(u.fusedGroups, 0);
+    assert.ok(s.fusedGroups >= 1 && s.fusedOps >= 9, `fused ${s.fusedOps} ops in ${s.fusedGroups} group(s)`);
+    assert.equal(s.instructions, u.instructions - s.fusedOps + s.fusedGroups, 'each group replaces its ops');
+    // a value read twice or returned stays a full tensor: h is both
+    const two = func.compile((x) => { const h = x.exp(); return [h, h.mul(h).add(1).sqrt()]; });
+    const x = f32(50);
+    same(two(x), [x.exp(), x.exp().mul(x.exp()).add(1).sqrt()]);
+    assert.equal(two.stats().fusedOps, 3, 'mul, add and sqrt fuse; exp does not');
+    // a training step: the optimizer's update chains fuse too
+    const loss = (p, xb) => xb.matmul(p.w).tanh().square().mean();
+    const step = (p, xb) => {
+      const g = func.grad(loss)(p, xb);
+      p.m.mul_(0.9).add_(g.w.mul(0.1));
+      p.w.sub_(p.m.mul(0.05).div(p.m.abs().add(1e-3).sqrt()));
+      return p.w;
+    };
+    const make = () => ({ w: torch.randn([8, 4]).mul(0.3), m: torch.zeros([8, 4]) });
+    torch.manualSeed(3);
+    const pe = make();
+    torch.manualSeed(3);
+    const pc = make();
+    const cstep = func.compile((p, xb) => step(p, xb));
+    for (let i = 0; i < 4; i++) {
+      const xb = f32(6, 8);
+      same(cstep(pc, xb), step(pe, xb), `w after step ${i}`);
+      same(pc.m, pe.m, `m after step ${i}`);
+    }
+    assert.ok(cstep.stats().fusedGroups >= 1, 'the update fuses');
+    for (const c of [fused, plain, two, cstep]) c.dispose();
+  });
+  assert.throws(() => func.compile((x) => x, { fuse: 1 }), /compile: fuse must be a boolean, got number/);
+});
+
 // ---- randomness --------------------------------------------------------------
 
 test('random ops draw fresh numbers on every replay, the same stream as eager', () => {
