@@ -33,10 +33,16 @@ static void valid_range(idx OW, idx S, idx off, idx W, idx *lo, idx *hi) {
 
 /* Short runs (an output row: tens of elements) copied and zeroed inline:
  * on wasm, memcpy / memset are out-of-line loops costlier than the copy. */
+/* A run of 4 or more ends with one vector that overlaps the last full one
+ * (a copy may write an element twice) instead of a scalar tail: output rows
+ * of 26 or 11 floats would otherwise spend more time in the tail than in
+ * the vectors. */
 FT_NO_MEMCALLS static inline void copy_run_float(float *restrict d, const float *restrict s, idx n) {
   idx i = 0;
   for (; i + 4 <= n; i += 4) ft_v4f_store(d + i, ft_v4f_load(s + i));
-  for (; i < n; i++) d[i] = s[i];
+  if (i < n && n >= 4) ft_v4f_store(d + n - 4, ft_v4f_load(s + n - 4));
+  else
+    for (; i < n; i++) d[i] = s[i];
 }
 FT_NO_MEMCALLS static inline void zero_run_float(float *d, idx n) {
   idx i = 0;
@@ -46,7 +52,8 @@ FT_NO_MEMCALLS static inline void zero_run_float(float *d, idx n) {
 FT_NO_MEMCALLS static inline void copy_run_double(double *restrict d, const double *restrict s, idx n) {
   idx i = 0;
   for (; i + 2 <= n; i += 2) ft_v2d_store(d + i, ft_v2d_load(s + i));
-  for (; i < n; i++) d[i] = s[i];
+  if (i < n && n >= 2) ft_v2d_store(d + n - 2, ft_v2d_load(s + n - 2));
+  else if (i < n) d[i] = s[i];
 }
 FT_NO_MEMCALLS static inline void zero_run_double(double *d, idx n) {
   idx i = 0;

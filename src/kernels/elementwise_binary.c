@@ -271,10 +271,34 @@ DEF_WHERE(where_u8, uint8_t)
 DEF_WHERE(where_u32, uint32_t)
 DEF_WHERE(where_u64, uint64_t)
 
+/* 4-byte elements, cond and output contiguous, a and b contiguous or
+ * broadcast (relu's backward: where(y > 0, g, 0)): 16 at a time. */
+static int64_t where_u32_vec(int64_t n, const uint8_t *c, const uint32_t *a, int64_t as, const uint32_t *b,
+                             int64_t bs, uint32_t *o) {
+  int64_t i = 0;
+  const v4i sa = ft_v4i_splat((int32_t)a[0]), sb = ft_v4i_splat((int32_t)b[0]);
+  for (; i + 16 <= n; i += 16) {
+    v4i m[4];
+    ft_v4i_load_mask_u8x16(c + i, &m[0], &m[1], &m[2], &m[3]);
+    for (int k = 0; k < 4; k++) {
+      v4i va = as ? ft_v4i_load((const int32_t *)a + i + 4 * k) : sa;
+      v4i vb = bs ? ft_v4i_load((const int32_t *)b + i + 4 * k) : sb;
+      ft_v4i_store((int32_t *)o + i + 4 * k, ft_v4i_select(m[k], va, vb));
+    }
+  }
+  return i;
+}
+
 static void where_inner(const void *vctx, int64_t n, char *const *p, const int64_t *s) {
   size_t e = *(const size_t *)vctx;
   /* operands: 0 output, 1 cond, 2 a, 3 b */
   const uint8_t *c = (const uint8_t *)p[1];
+  if (e == 4 && n >= 16 && s[0] == 1 && s[1] == 1 && (s[2] | 1) == 1 && (s[3] | 1) == 1) {
+    const uint32_t *a = (const uint32_t *)p[2], *b = (const uint32_t *)p[3];
+    int64_t i = where_u32_vec(n, c, a, s[2], b, s[3], (uint32_t *)p[0]);
+    where_u32(n - i, c + i, 1, a + i * s[2], s[2], b + i * s[3], s[3], (uint32_t *)p[0] + i, 1);
+    return;
+  }
   if (e == 4)
     where_u32(n, c, s[1], (const uint32_t *)p[2], s[2], (const uint32_t *)p[3], s[3], (uint32_t *)p[0], s[0]);
   else if (e == 8)

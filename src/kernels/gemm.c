@@ -414,6 +414,53 @@ FT_NOINLINE void ukr_f32_direct(idx kc, const float *restrict a, idx ars, idx ac
   ukr_f32_body(kc, a, ars, acs, b, bs, c, rsc, mr, nr, accumulate);
 }
 
+/* B's row k at b + boff[k] (8 unit columns): a convolution's image read in
+ * place through its taps' offsets (ft_k_gemm_indirect). */
+FT_NOINLINE void ukr_f32_indirect(idx kc, const float *restrict a, idx ars, idx acs, const float *restrict b,
+                                  const idx *restrict boff, float *restrict c, idx rsc, int mr, int accumulate) {
+  v4f acc[2 * F32_MR];
+  FT_UNROLL
+  for (int i = 0; i < 2 * F32_MR; i++) acc[i] = ft_v4f_zero();
+  for (idx k = 0; k < kc; k++) {
+    const float *bk = b + boff[k];
+    const v4f b0 = ft_v4f_load(bk);
+    const v4f b1 = ft_v4f_load(bk + 4);
+    FT_UNROLL
+    for (int i = 0; i < F32_MR; i++) {
+      const v4f ai = ft_v4f_load1(a + i * ars);
+      acc[2 * i] = ft_v4f_fma(ai, b0, acc[2 * i]);
+      acc[2 * i + 1] = ft_v4f_fma(ai, b1, acc[2 * i + 1]);
+    }
+    a += acs;
+  }
+  store_tile_f32(acc, c, rsc, mr, F32_NR, accumulate);
+}
+
+/* A's rows at a + aoff[i] (unit k stride), B packed: a convolution's weight
+ * gradient reading the image in place through its taps' offsets
+ * (ft_k_gemm_indirect_a). Rows past mr repeat row 0 (valid memory; their
+ * sums are dropped by the store). */
+FT_NOINLINE void ukr_f32_indirect_a(idx kc, const float *restrict a, const idx *restrict aoff, int mr,
+                                    const float *restrict b, float *restrict c, idx rsc, int nr, int accumulate) {
+  const float *r[F32_MR];
+  FT_UNROLL
+  for (int i = 0; i < F32_MR; i++) r[i] = a + aoff[i < mr ? i : 0];
+  v4f acc[2 * F32_MR];
+  FT_UNROLL
+  for (int i = 0; i < 2 * F32_MR; i++) acc[i] = ft_v4f_zero();
+  for (idx k = 0; k < kc; k++) {
+    const v4f b0 = ft_v4f_load(b), b1 = ft_v4f_load(b + 4);
+    b += F32_NR;
+    FT_UNROLL
+    for (int i = 0; i < F32_MR; i++) {
+      const v4f ai = ft_v4f_load1(r[i] + k);
+      acc[2 * i] = ft_v4f_fma(ai, b0, acc[2 * i]);
+      acc[2 * i + 1] = ft_v4f_fma(ai, b1, acc[2 * i + 1]);
+    }
+  }
+  store_tile_f32(acc, c, rsc, mr, nr, accumulate);
+}
+
 /* ---- drivers ------------------------------------------------------------------ */
 
 /* Columns [n0, n1) of C (+)= A @ B. Whole column blocks of NC are independent:
@@ -603,6 +650,65 @@ static void gemm_f32(idx M, idx N, idx K, const float *A, idx rsa, idx csa, cons
   }
   if (thread == 0 && gemm_parallel(FT_F32, M, N, K, A, rsa, csa, B, rsb, csb, C, rsc, accumulate)) return;
   gemm_f32_cols(M, 0, N, K, A, rsa, csa, B, rsb, csb, C, rsc, accumulate, pa, pb);
+}
+
+/* The indirect GEMM (kernels.h). Panels of 8 columns outermost: a panel's
+ * K rows of B stay in L1 while every MR-row tile of A passes over them.
+ * The last partial panel is copied, zero-padded, so nothing past column N
+ * is read; so are A's rows past the last whole MR group. One K pass, in
+ * order: the sums are the ones gemm_f32_cols makes for K <= KC. */
+int ft_k_gemm_indirect(int thread, ft_dtype dt, int64_t M64, int64_t N64, int64_t K64, const void *A, int64_t rsa,
+                       int64_t csa, const void *B, const ptrdiff_t *boff, void *C, int64_t rsc, int accumulate) {
+  const idx M = (idx)M64, N = (idx)N64, K = (idx)K64;
+  if (dt != FT_F32 || K > F32_KC || (int64_t)K * F32_NR > PACK_B_BYTES / 4 || (int64_t)K * F32_MR > PACK_A_BYTES / 4)
+    return 0;
+  if (M <= 0 || N <= 0 || K <= 0) return 0;
+  char *pac, *pbc;
+  pack_buffers(thread, &pac, &pbc);
+  float *pa = (float *)pac, *pb = (float *)pbc;
+  const float *a = A, *b = B;
+  float *c = C;
+  const idx m_full = M / F32_MR * F32_MR;
+  if (m_full < M) pack_a_f32(M - m_full, K, a + m_full * rsa, (idx)rsa, (idx)csa, pa);
+  for (idx j = 0; j < N; j += F32_NR) {
+    const int nr = (int)imin(F32_NR, N - j);
+    if (nr < F32_NR)
+      for (idx k = 0; k < K; k++) {
+        const float *src = b + boff[k] + j;
+        float *d = pb + k * F32_NR;
+        for (int t = 0; t < F32_NR; t++) d[t] = t < nr ? src[t] : 0.0f;
+      }
+    for (idx i = 0; i < M; i += F32_MR) {
+      const int mr = (int)imin(F32_MR, M - i);
+      const float *ai = mr == F32_MR ? a + i * rsa : pa;
+      const idx ars = mr == F32_MR ? (idx)rsa : 1, acs = mr == F32_MR ? (idx)csa : F32_MR;
+      float *ci = c + i * (idx)rsc + j;
+      if (nr == F32_NR) ukr_f32_indirect(K, ai, ars, acs, b + j, boff, ci, (idx)rsc, mr, accumulate != 0);
+      else ukr_f32_direct(K, ai, ars, acs, pb, F32_NR, ci, (idx)rsc, mr, nr, accumulate != 0);
+    }
+  }
+  return 1;
+}
+
+/* The indirect-A GEMM (kernels.h): B packed whole into NR-wide panels,
+ * then every MR-row tile of A passes over each panel. One K pass. */
+int ft_k_gemm_indirect_a(int thread, ft_dtype dt, int64_t M64, int64_t N64, int64_t K64, const void *A,
+                         const ptrdiff_t *aoff, const void *B, int64_t rsb, int64_t csb, void *C, int64_t rsc,
+                         int accumulate) {
+  const idx M = (idx)M64, N = (idx)N64, K = (idx)K64;
+  if (dt != FT_F32 || (int64_t)K * ((N + F32_NR - 1) / F32_NR * F32_NR) > PACK_B_BYTES / 4) return 0;
+  if (M <= 0 || N <= 0 || K <= 0) return 0;
+  char *pac, *pbc;
+  pack_buffers(thread, &pac, &pbc);
+  float *pb = (float *)pbc;
+  pack_b_f32(K, N, B, (idx)rsb, (idx)csb, pb);
+  for (idx j = 0; j < N; j += F32_NR) {
+    const int nr = (int)imin(F32_NR, N - j);
+    for (idx i = 0; i < M; i += F32_MR)
+      ukr_f32_indirect_a(K, A, aoff + i, (int)imin(F32_MR, M - i), pb + j * K, (float *)C + i * (idx)rsc + j,
+                         (idx)rsc, nr, accumulate != 0);
+  }
+  return 1;
 }
 
 /* ======================================================================

@@ -109,6 +109,26 @@ void ft_k_gemm_on(int thread, ft_dtype dt, int64_t M, int64_t N, int64_t K,
                   const void *B, int64_t rsb, int64_t csb,
                   void *C, int64_t rsc, int accumulate);
 
+/* C[M,N] (+)= A[M,K] @ B where row k of B is the N unit-stride values at
+ * B + boff[k] (in elements): a stride-1 convolution's image read in place
+ * through its taps' offsets, with no im2col matrix. Runs on `thread`'s
+ * packing buffers, like ft_k_gemm_on. F32 with K <= 256 only: returns 0
+ * (doing nothing) otherwise, and the caller takes the im2col route. Sums
+ * over k in order, as ft_k_gemm does for K <= 256. */
+int ft_k_gemm_indirect(int thread, ft_dtype dt, int64_t M, int64_t N, int64_t K,
+                       const void *A, int64_t rsa, int64_t csa,
+                       const void *B, const ptrdiff_t *boff, void *C, int64_t rsc, int accumulate);
+
+/* C[M,N] (+)= A[M,K] @ B where row i of A is the K unit-stride values at
+ * A + aoff[i] (in elements) and B is strided: a stride-1 convolution's
+ * weight gradient, the image read in place through its taps' offsets.
+ * Runs on `thread`'s packing buffers. F32 only, and B (K x N, padded to
+ * whole 8-column panels) must fit the packing buffer: returns 0 (doing
+ * nothing) otherwise. Sums over k in order, in one pass. */
+int ft_k_gemm_indirect_a(int thread, ft_dtype dt, int64_t M, int64_t N, int64_t K,
+                         const void *A, const ptrdiff_t *aoff,
+                         const void *B, int64_t rsb, int64_t csb, void *C, int64_t rsc, int accumulate);
+
 /* Makes sure threads [0, nthreads) have packing buffers, so tasks can call
  * ft_k_gemm_on (they must not allocate). Call it before the parallel-for;
  * returns 0 when out of memory (then run single-threaded). */

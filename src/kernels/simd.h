@@ -301,6 +301,15 @@ FT_SIMD_INLINE void ft_v4i_store_mask_u8x16(uint8_t *p, v4i m0, v4i m1, v4i m2, 
   v128_t c = wasm_i8x16_narrow_i16x8(a, b);
   wasm_v128_store(p, wasm_v128_and(c, wasm_i8x16_splat(1)));
 }
+/* The reverse: 16 bytes (bool, any nonzero is true) into four v4i masks. */
+FT_SIMD_INLINE void ft_v4i_load_mask_u8x16(const uint8_t *p, v4i *m0, v4i *m1, v4i *m2, v4i *m3) {
+  v128_t nz = wasm_i8x16_ne(wasm_v128_load(p), wasm_i8x16_splat(0));
+  v128_t lo = wasm_i16x8_extend_low_i8x16(nz), hi = wasm_i16x8_extend_high_i8x16(nz);
+  *m0 = (v4i)wasm_i32x4_extend_low_i16x8(lo);
+  *m1 = (v4i)wasm_i32x4_extend_high_i16x8(lo);
+  *m2 = (v4i)wasm_i32x4_extend_low_i16x8(hi);
+  *m3 = (v4i)wasm_i32x4_extend_high_i16x8(hi);
+}
 #else
 FT_SIMD_INLINE void ft_v4i_store_mask_u8x16(uint8_t *p, v4i m0, v4i m1, v4i m2, v4i m3) {
   typedef uint8_t ft__v4b __attribute__((vector_size(4)));
@@ -312,6 +321,13 @@ FT_SIMD_INLINE void ft_v4i_store_mask_u8x16(uint8_t *p, v4i m0, v4i m1, v4i m2, 
   memcpy(p + 4, &b1, 4);
   memcpy(p + 8, &b2, 4);
   memcpy(p + 12, &b3, 4);
+}
+FT_SIMD_INLINE void ft_v4i_load_mask_u8x16(const uint8_t *p, v4i *m0, v4i *m1, v4i *m2, v4i *m3) {
+  v4i *m[4] = {m0, m1, m2, m3};
+  for (int k = 0; k < 4; k++) {
+    v4i r = {-(p[4 * k] != 0), -(p[4 * k + 1] != 0), -(p[4 * k + 2] != 0), -(p[4 * k + 3] != 0)};
+    *m[k] = r;
+  }
 }
 #endif
 

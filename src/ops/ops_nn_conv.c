@@ -9,7 +9,16 @@
  * (Kc = C/groups * KH * KW, P = OH * OW). Transposes are strides given to the
  * GEMM, never copies; 1x1 stride-1 unpadded convolutions skip im2col. The
  * im2col buffer comes from the size-class pool, so a training step reuses it.
- * The bias is fused: the output starts as the bias and the GEMM accumulates. */
+ * The bias is fused: the output starts as the bias and the GEMM accumulates.
+ *
+ * Float32 with stride 1 and K <= 256 (the small CNNs this library trains)
+ * skips im2col: the GEMM reads the image in place through each tap's
+ * offset (ft_k_gemm_indirect / ft_k_gemm_indirect_a), computing output rows
+ * at the input's full width. CONV2D and GRAD_WEIGHT take that route
+ * directly; GRAD_INPUT with stride 1 is a stride-1 CONV2D of g with the
+ * flipped, transposed weight, and takes it too. Building the im2col matrix
+ * (9x the image for a 3x3 kernel) and packing it had cost the small CNN's
+ * step more than its multiply-adds. */
 #include "ops_nn.h"
 #include "threads.h"
 
@@ -121,9 +130,48 @@ static ft_status scratch(size_t nbytes, void **p) {
  * it stays a serial loop of GEMMs that split themselves when large.) */
 #define FT_CONV_IMAGE_SPLIT_MAX (1 << 20) /* multiply-adds of one image's GEMMs */
 
+/* The indirect forward (float32, stride 1, K <= 256): the GEMM reads the
+ * image in place through each tap's offset (ft_k_gemm_indirect), computing
+ * every output row at the input's full width (Wp columns, the last
+ * Wp - OW of each row unused), into a scratch [Og, Nw] that is then
+ * compacted into the output. No im2col matrix, which for a 3x3 kernel is
+ * 9x the image, and no packing of it: the small CNN's convolutions spent
+ * more time building and packing that matrix than multiplying. A padded
+ * or non-contiguous image is first copied into a zero-bordered scratch
+ * [Cg, Hp, Wp]. The sums are the im2col GEMM's, in the same order. */
+typedef struct conv_indirect {
+  int64_t Hp, Wp, Nw; /* padded input, and the wide output's columns: (OH - 1) * Wp + OW */
+  bool copy;          /* the image goes through the padded scratch */
+  ptrdiff_t *boff;    /* [Kc]: tap (c, ki, kj) at c * Hp * Wp + ki * DH * Wp + kj * DW */
+} conv_indirect;
+
+/* Stride 1, float32, K <= 256 and the usual output size (the rules' larger
+ * ones would read past the input). */
+static bool indirect_fits(ft_dtype dt, const ft_conv_geom *g, int64_t Kc) {
+  return dt == FT_F32 && g->SH == 1 && g->SW == 1 && Kc <= 256 && g->OH == g->H + 2 * g->PH - g->DH * (g->KH - 1) &&
+         g->OW == g->W + 2 * g->PW - g->DW * (g->KW - 1);
+}
+
+/* The offsets of the taps of an image of Cg channels; *boff from the pool
+ * (ft_pool_free with Kc entries). */
+static ft_status indirect_setup(conv_indirect *d, const ft_conv_geom *g, const img *xi, int64_t Cg, int64_t Kc,
+                                ptrdiff_t **boff) {
+  FT_TRY(scratch(sizeof **boff * (size_t)Kc, (void **)boff));
+  d->Hp = g->H + 2 * g->PH;
+  d->Wp = g->W + 2 * g->PW;
+  d->Nw = (g->OH - 1) * d->Wp + g->OW;
+  d->copy = g->PH || g->PW || xi->sw != 1 || xi->sh != g->W || xi->sc != g->H * g->W;
+  d->boff = *boff;
+  for (int64_t c = 0, r = 0; c < Cg; c++)
+    for (int64_t ki = 0; ki < g->KH; ki++)
+      for (int64_t kj = 0; kj < g->KW; kj++, r++) (*boff)[r] = (ptrdiff_t)((c * d->Hp + ki * g->DH) * d->Wp + kj * g->DW);
+  return FT_OK;
+}
+
 /* One image's work: forward (col2im == false) or grad-input (true). */
 typedef struct conv_images {
   bool grad_input, direct;
+  const conv_indirect *ind; /* forward only: the indirect route, or NULL */
   ft_dtype dt;
   size_t es;
   const ft_conv_geom *g;
@@ -136,13 +184,47 @@ typedef struct conv_images {
   void *cols[FT_MAX_THREADS];
 } conv_images;
 
+/* Image n, group k, by the indirect route (j->ind). */
+static void conv_run_indirect(const conv_images *j, int64_t n, int64_t k, int thread) {
+  const conv_indirect *d = j->ind;
+  const ft_conv_geom *g = j->g;
+  float *wide = j->cols[thread], *pimg = wide + j->Og * d->Nw;
+  const float *src = (const float *)j->src + n * j->si.sn + k * j->Cg * j->si.sc;
+  if (d->copy) {
+    for (int64_t c = 0; c < j->Cg; c++)
+      for (int64_t h = 0; h < d->Hp; h++) {
+        float *row = pimg + (c * d->Hp + h) * d->Wp;
+        const int64_t ih = h - g->PH;
+        for (int64_t w = 0; w < d->Wp; w++) {
+          const int64_t iw = w - g->PW;
+          row[w] = ih >= 0 && ih < g->H && iw >= 0 && iw < g->W ? src[c * j->si.sc + ih * j->si.sh + iw * j->si.sw] : 0.0f;
+        }
+      }
+    src = pimg;
+  }
+  ft_k_gemm_indirect(thread, FT_F32, j->Og, d->Nw, j->Kc, (const float *)j->wp + k * j->Og * j->Kc, j->Kc, 1, src,
+                     d->boff, wide, d->Nw, 0);
+  float *out = (float *)j->op + (n * j->O + k * j->Og) * j->P;
+  for (int64_t o = 0; o < j->Og; o++)
+    for (int64_t oh = 0; oh < g->OH; oh++) {
+      float *dst = out + o * j->P + oh * g->OW;
+      const float *w = wide + o * d->Nw + oh * d->Wp;
+      if (j->has_bias)
+        for (int64_t ow = 0; ow < g->OW; ow++) dst[ow] += w[ow];
+      else
+        for (int64_t ow = 0; ow < g->OW; ow++) dst[ow] = w[ow];
+    }
+}
+
 static void conv_run_images(const conv_images *j, int64_t n0, int64_t n1, int thread) {
   const size_t es = j->es;
   void *col = j->cols[thread];
   int64_t xs[3] = {j->si.sc, j->si.sh, j->si.sw};
   for (int64_t n = n0; n < n1; n++)
     for (int64_t k = 0; k < j->G; k++) {
-      if (!j->grad_input) {
+      if (j->ind) {
+        conv_run_indirect(j, n, k, thread);
+      } else if (!j->grad_input) {
         const char *xg = j->src + (ptrdiff_t)(n * j->si.sn + k * j->Cg * j->si.sc) * (ptrdiff_t)es;
         const void *B = xg;
         int64_t rsb = j->si.sc;
@@ -176,7 +258,9 @@ static void conv_images_task(void *p, int task, int thread) {
 /* Runs every image, in parallel when that pays; im2col buffers come from
  * the pool (one per thread used) and go back before returning. */
 static ft_status conv_images_run(conv_images *j) {
-  const size_t col_bytes = (size_t)(j->Kc * j->P) * j->es;
+  const conv_indirect *d = j->ind;
+  const size_t col_bytes =
+      d ? (size_t)(j->Og * d->Nw + (d->copy ? j->Cg * d->Hp * d->Wp : 0)) * j->es : (size_t)(j->Kc * j->P) * j->es;
   int nt = 1;
   if (ft_threads_can_split() && j->si.N >= 2 && j->G * j->Og * j->P * j->Kc < FT_CONV_IMAGE_SPLIT_MAX) {
     nt = ft_threads_count() < j->si.N ? ft_threads_count() : (int)j->si.N;
@@ -184,7 +268,7 @@ static ft_status conv_images_run(conv_images *j) {
   }
   ft_status st = FT_OK;
   int have = 0;
-  for (; !j->direct && have < nt; have++) {
+  for (; (!j->direct || d) && have < nt; have++) {
     j->cols[have] = ft_pool_alloc(col_bytes ? col_bytes : 1);
     if (!j->cols[have]) {
       if (have == 0) {
@@ -194,7 +278,7 @@ static ft_status conv_images_run(conv_images *j) {
       break; /* fewer threads, then */
     }
   }
-  if (!j->direct) nt = have;
+  if (!j->direct || d) nt = have;
   if (nt > 1) {
     j->step = (j->si.N + nt - 1) / nt;
     ft_parallel_for(nt, conv_images_task, j);
@@ -272,13 +356,20 @@ static ft_status eval_conv2d(ft_tensor *const *in, int nin, const ft_attrs *at, 
   }
   if (Kc == 0) return FT_OK;
   ft_tensor *wc = NULL;
+  ptrdiff_t *boff = NULL;
   ft_status st;
   FT_CHECK(ft_plain_contiguous(w, &wc));
   conv_images job = {.grad_input = false, .direct = is_pointwise(&g) && plane_nested(&xi), .dt = dt, .es = es, .g = &g,
                      .G = G, .Og = Og, .Cg = Cg, .O = O, .P = P, .Kc = Kc, .src = ft_data_ptr(x),
                      .wp = ft_data_ptr(wc), .si = xi, .op = op, .has_bias = b != NULL};
+  conv_indirect ind;
+  if (!job.direct && indirect_fits(dt, &g, Kc)) {
+    FT_CHECK(indirect_setup(&ind, &g, &xi, Cg, Kc, &boff));
+    job.ind = &ind;
+  }
   FT_CHECK(conv_images_run(&job));
 fail:
+  if (boff) ft_pool_free(boff, sizeof *boff * (size_t)Kc);
   ft_release(wc);
   if (st) { ft_release(*out); *out = NULL; }
   return st;
@@ -321,9 +412,20 @@ static ft_status eval_grad_input(ft_tensor *const *in, int nin, const ft_attrs *
   size_t es = ft_dtype_size(dt);
   char *op = ft_data_ptr(*out);
   bool direct = is_pointwise(&g);
+  /* With stride 1 the adjoint is itself a stride-1 convolution: of g, with
+   * each group's weight transposed to [Cg, Og] and its taps flipped,
+   * padded by DH * (KH - 1) - PH (negative: cropped) instead of PH. */
+  ft_conv_geom gf = {.C = Og, .H = g.OH, .W = g.OW, .KH = g.KH, .KW = g.KW, .SH = 1, .SW = 1,
+                     .PH = g.DH * (g.KH - 1) - g.PH, .PW = g.DW * (g.KW - 1) - g.PW, .DH = g.DH, .DW = g.DW,
+                     .OH = g.H, .OW = g.W};
+  const int64_t Kf = Og * g.KH * g.KW;
+  bool flipped = !direct && g.SH == 1 && g.SW == 1 && indirect_fits(dt, &gf, Kf);
   ft_tensor *wc = NULL, *gc = NULL;
+  float *wf = NULL;
+  ptrdiff_t *boff = NULL;
+  const size_t wf_bytes = sizeof(float) * (size_t)(G * Cg * Kf);
   ft_status st;
-  if (!direct || Og == 0) ft_k_fill(dt, op, (*out)->numel, 0.0);
+  if ((!direct && !flipped) || Og == 0) ft_k_fill(dt, op, (*out)->numel, 0.0);
   if (Og == 0 || P == 0) return FT_OK;
   FT_CHECK(ft_plain_contiguous(w, &wc));
   if (!plane_nested(&gi_)) {
@@ -333,8 +435,26 @@ static ft_status eval_grad_input(ft_tensor *const *in, int nin, const ft_attrs *
   conv_images job = {.grad_input = true, .direct = direct, .dt = dt, .es = es, .g = &g, .G = G, .Og = Og, .Cg = Cg,
                      .C = C, .P = P, .Kc = Kc, .HW = HW, .src = ft_data_ptr(gc ? gc : gt), .wp = ft_data_ptr(wc),
                      .si = gi_, .op = op};
+  conv_indirect ind;
+  if (flipped) { /* wf[k, c, o, KH-1-ki, KW-1-kj] = w[k * Og + o, c, ki, kj] */
+    FT_CHECK(scratch(wf_bytes, (void **)&wf));
+    const float *w0 = ft_data_ptr(wc);
+    for (int64_t k = 0; k < G; k++)
+      for (int64_t c = 0; c < Cg; c++)
+        for (int64_t o = 0; o < Og; o++)
+          for (int64_t ki = 0; ki < g.KH; ki++)
+            for (int64_t kj = 0; kj < g.KW; kj++)
+              wf[(((k * Cg + c) * Og + o) * g.KH + (g.KH - 1 - ki)) * g.KW + (g.KW - 1 - kj)] =
+                  w0[(((k * Og + o) * Cg + c) * g.KH + ki) * g.KW + kj];
+    FT_CHECK(indirect_setup(&ind, &gf, &gi_, Og, Kf, &boff));
+    job = (conv_images){.grad_input = false, .ind = &ind, .dt = dt, .es = es, .g = &gf, .G = G, .Og = Cg, .Cg = Og,
+                        .O = C, .P = HW, .Kc = Kf, .src = ft_data_ptr(gc ? gc : gt), .wp = (const char *)wf,
+                        .si = gi_, .op = op};
+  }
   FT_CHECK(conv_images_run(&job));
 fail:
+  if (boff) ft_pool_free(boff, sizeof *boff * (size_t)Kf);
+  if (wf) ft_pool_free(wf, wf_bytes);
   ft_release(wc);
   ft_release(gc);
   if (st) { ft_release(*out); *out = NULL; }
@@ -342,6 +462,59 @@ fail:
 }
 
 /* ---- CONV2D_GRAD_WEIGHT ----------------------------------------------------- */
+
+/* CONV2D_GRAD_WEIGHT in float32 with stride 1 (indirect_fits), without an
+ * im2col matrix: per image and group, gw^T[r, o] += sum_q x[off(r) + q] *
+ * g'[q, o], with q running over the input-width output grid of the
+ * indirect forward (Nw positions; g' is g laid out [q, o] with zeros in the
+ * unused columns) and x read in place through the taps' offsets
+ * (ft_k_gemm_indirect_a). *done is false, with nothing written, when the
+ * shapes do not fit the GEMM's buffers. out is [G * Og, Kc], zeroed. */
+static ft_status grad_weight_indirect(const ft_conv_geom *g, int64_t G, int64_t Og, int64_t Cg, int64_t Kc,
+                                      const img *gi, const float *gp, const img *xi, const float *xp, float *out,
+                                      bool *done) {
+  *done = false;
+  conv_indirect d;
+  ptrdiff_t *boff = NULL;
+  float *gq = NULL, *acc = NULL, *pimg = NULL;
+  FT_TRY(indirect_setup(&d, g, xi, Cg, Kc, &boff));
+  const size_t gq_bytes = sizeof(float) * (size_t)(d.Nw * Og), acc_bytes = sizeof(float) * (size_t)(G * Kc * Og),
+               img_bytes = sizeof(float) * (size_t)(d.copy ? Cg * d.Hp * d.Wp : 1);
+  ft_status st;
+  FT_CHECK(scratch(gq_bytes, (void **)&gq));
+  FT_CHECK(scratch(acc_bytes, (void **)&acc));
+  FT_CHECK(scratch(img_bytes, (void **)&pimg));
+  memset(acc, 0, acc_bytes);
+  for (int64_t n = 0; n < xi->N; n++)
+    for (int64_t k = 0; k < G; k++) {
+      const float *gk = gp + n * gi->sn + k * Og * gi->sc, *src = xp + n * xi->sn + k * Cg * xi->sc;
+      for (int64_t oh = 0, q = 0; oh < g->OH; oh++)
+        for (int64_t w = 0; w < d.Wp && q < d.Nw; w++, q++)
+          for (int64_t o = 0; o < Og; o++)
+            gq[q * Og + o] = w < g->OW ? gk[o * gi->sc + oh * gi->sh + w * gi->sw] : 0.0f;
+      if (d.copy) {
+        for (int64_t c = 0; c < Cg; c++)
+          for (int64_t h = 0; h < d.Hp; h++)
+            for (int64_t w = 0; w < d.Wp; w++) {
+              const int64_t ih = h - g->PH, iw = w - g->PW;
+              pimg[(c * d.Hp + h) * d.Wp + w] =
+                  ih >= 0 && ih < g->H && iw >= 0 && iw < g->W ? src[c * xi->sc + ih * xi->sh + iw * xi->sw] : 0.0f;
+            }
+        src = pimg;
+      }
+      if (!ft_k_gemm_indirect_a(0, FT_F32, Kc, Og, d.Nw, src, boff, gq, Og, 1, acc + k * Kc * Og, Og, 1)) goto fail;
+    }
+  for (int64_t k = 0; k < G; k++) /* out[k * Og + o, r] = acc[k, r, o] */
+    for (int64_t r = 0; r < Kc; r++)
+      for (int64_t o = 0; o < Og; o++) out[(k * Og + o) * Kc + r] = acc[(k * Kc + r) * Og + o];
+  *done = true;
+fail:
+  if (boff) ft_pool_free(boff, sizeof *boff * (size_t)Kc);
+  if (gq) ft_pool_free(gq, gq_bytes);
+  if (acc) ft_pool_free(acc, acc_bytes);
+  if (pimg) ft_pool_free(pimg, img_bytes);
+  return st;
+}
 
 static ft_status eval_grad_weight(ft_tensor *const *in, int nin, const ft_attrs *at, ft_tensor **out) {
   (void)nin;
@@ -385,6 +558,12 @@ static ft_status eval_grad_weight(ft_tensor *const *in, int nin, const ft_attrs 
   if (!plane_nested(&gi_)) {
     FT_CHECK(ft_plain_contiguous(gt, &gc));
     img_of(gc, &gi_);
+  }
+  if (!direct && indirect_fits(dt, &g, Kc)) {
+    bool done;
+    FT_CHECK(grad_weight_indirect(&g, G, Og, Cg, Kc, &gi_, ft_data_ptr(gc ? gc : gt), &xi, ft_data_ptr(x),
+                                  (float *)op, &done));
+    if (done) goto fail; /* the common exit */
   }
   if (!direct) FT_CHECK(scratch(col_bytes, &col));
   if (transposed) {
