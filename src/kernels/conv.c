@@ -404,3 +404,56 @@ void ft_k_adaptive_avgpool2d_backward(ft_dtype dt, int64_t planes, const ft_pool
   if (dt == FT_F64) ADAPTIVE_BODY(double, 1)
   else ADAPTIVE_BODY(float, 1)
 }
+
+/* ---- the indirect convolution's layouts (float32) --------------------------- */
+
+/* dst[C, Hp, Wp] = src[C, H, W] (strides sc, sh, sw) bordered with zeros:
+ * PH rows above, PW columns left (negative: cropped). Whole rows are
+ * zeroed or copied by vectors when they can be. */
+FT_NO_MEMCALLS void ft_k_pad_copy_f32(const float *src, int64_t sc, int64_t sh, int64_t sw, int64_t C, int64_t H, int64_t W,
+                        int64_t PH, int64_t PW, int64_t Hp, int64_t Wp, float *dst) {
+  const bool fast = PH >= 0 && PW >= 0 && sw == 1 && PW + W <= Wp;
+  for (int64_t c = 0; c < C; c++)
+    for (int64_t h = 0; h < Hp; h++) {
+      float *row = dst + (c * Hp + h) * Wp;
+      const int64_t ih = h - PH;
+      if (fast) {
+        if (ih < 0 || ih >= H) {
+          zero_run_float(row, (idx)Wp);
+          continue;
+        }
+        zero_run_float(row, (idx)PW);
+        copy_run_float(row + PW, src + c * sc + ih * sh, (idx)W);
+        zero_run_float(row + PW + W, (idx)(Wp - PW - W));
+        continue;
+      }
+      for (int64_t w = 0; w < Wp; w++) {
+        const int64_t iw = w - PW;
+        row[w] = ih >= 0 && ih < H && iw >= 0 && iw < W ? src[c * sc + ih * sh + iw * sw] : 0.0f;
+      }
+    }
+}
+
+/* gq[q, o] = g[o, oh, ow] at q = oh * Wp + ow (ow < OW), 0 at the other
+ * columns of each row, for q < Nw: g transposed onto the indirect route's
+ * output grid, 4 x 4 tiles at a time when g's rows are contiguous. */
+void ft_k_conv_grid_t_f32(const float *g, int64_t sc, int64_t sh, int64_t sw, int64_t Og, int64_t OH, int64_t OW,
+                      int64_t Wp, int64_t Nw, float *gq) {
+  for (int64_t oh = 0; oh < OH; oh++) {
+    float *rows = gq + oh * Wp * Og;
+    int64_t ow = 0;
+    if (sw == 1 && Og % 4 == 0)
+      for (; ow + 4 <= OW; ow += 4)
+        for (int64_t o = 0; o < Og; o += 4) {
+          v4f t[4];
+          for (int i = 0; i < 4; i++) t[i] = ft_v4f_load(g + (o + i) * sc + oh * sh + ow);
+          ft_v4f_transpose4(t);
+          for (int i = 0; i < 4; i++) ft_v4f_store(rows + (ow + i) * Og + o, t[i]);
+        }
+    for (; ow < OW; ow++)
+      for (int64_t o = 0; o < Og; o++) rows[ow * Og + o] = g[o * sc + oh * sh + ow * sw];
+    const int64_t end = oh == OH - 1 ? Nw - oh * Wp : Wp; /* the last row stops at Nw */
+    for (int64_t w = OW; w < end; w++)
+      for (int64_t o = 0; o < Og; o++) rows[w * Og + o] = 0.0f;
+  }
+}

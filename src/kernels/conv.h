@@ -38,6 +38,19 @@ void ft_k_col2im(ft_dtype dt, const ft_conv_geom *g, const void *col, void *x);
  * y[O, OH, OW] (contiguous) = sum w[O, C, KH, KW] (contiguous) * x (contiguous). */
 void ft_k_conv2d_ref(ft_dtype dt, const ft_conv_geom *g, int64_t O, const void *x, const void *w, void *y);
 
+/* ---- the indirect convolution's layouts (float32; ops_nn_conv.c) ---------- */
+
+/* dst[C, Hp, Wp] (contiguous) = src[C, H, W] (strides sc, sh, sw) with a
+ * zero border: PH rows above, PW columns left (negative: cropped). */
+void ft_k_pad_copy_f32(const float *src, int64_t sc, int64_t sh, int64_t sw, int64_t C, int64_t H, int64_t W,
+                       int64_t PH, int64_t PW, int64_t Hp, int64_t Wp, float *dst);
+
+/* gq[q, o] (contiguous [Nw, Og]) = g[o, oh, ow] (strides sc, sh, sw) at
+ * q = oh * Wp + ow for ow < OW, and 0 at the other columns of each row:
+ * g transposed onto an output grid Wp wide, for q < Nw. */
+void ft_k_conv_grid_t_f32(const float *g, int64_t sc, int64_t sh, int64_t sw, int64_t Og, int64_t OH, int64_t OW,
+                          int64_t Wp, int64_t Nw, float *gq);
+
 /* ---- pooling: `planes` contiguous [H, W] planes in, [OH, OW] planes out --- */
 
 typedef struct ft_pool_geom {

@@ -91,6 +91,17 @@ FT_SIMD_INLINE v4i ft_v4i_select(v4i m, v4i a, v4i b) {
 FT_SIMD_INLINE v4f ft_v4f_hsum_pairs(v4f a) {
   return a + (v4f)wasm_i32x4_shuffle(FT__V(a), FT__V(a), 2, 3, 0, 1);
 }
+/* r[i][j] <-> r[j][i] for a 4 x 4 tile held as four rows. */
+FT_SIMD_INLINE void ft_v4f_transpose4(v4f *r) {
+  v128_t t0 = wasm_i32x4_shuffle(FT__V(r[0]), FT__V(r[1]), 0, 4, 1, 5);
+  v128_t t1 = wasm_i32x4_shuffle(FT__V(r[0]), FT__V(r[1]), 2, 6, 3, 7);
+  v128_t t2 = wasm_i32x4_shuffle(FT__V(r[2]), FT__V(r[3]), 0, 4, 1, 5);
+  v128_t t3 = wasm_i32x4_shuffle(FT__V(r[2]), FT__V(r[3]), 2, 6, 3, 7);
+  r[0] = (v4f)wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5);
+  r[1] = (v4f)wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7);
+  r[2] = (v4f)wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5);
+  r[3] = (v4f)wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7);
+}
 #else
 FT_SIMD_INLINE v4f ft_v4f_load(const float *p) { v4f r; memcpy(&r, p, 16); return r; }
 FT_SIMD_INLINE void ft_v4f_store(float *p, v4f a) { memcpy(p, &a, 16); }
@@ -120,6 +131,14 @@ FT_SIMD_INLINE v4f ft_v4i_to_v4f(v4i a) { return __builtin_convertvector(a, v4f)
 FT_SIMD_INLINE v4f ft_v4f_hsum_pairs(v4f a) {
   v4f s = {a[2], a[3], a[0], a[1]};
   return a + s;
+}
+FT_SIMD_INLINE void ft_v4f_transpose4(v4f *r) {
+  v4f t[4];
+  for (int i = 0; i < 4; i++) {
+    v4f c = {r[0][i], r[1][i], r[2][i], r[3][i]};
+    t[i] = c;
+  }
+  for (int i = 0; i < 4; i++) r[i] = t[i];
 }
 #endif
 

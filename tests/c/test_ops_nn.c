@@ -65,6 +65,9 @@ static const conv_case k_cases[] = {
     {2, 4, 7, 6, 6, 3, 2, 1, 1, 1, 2, 2, 1, 2},
     {3, 2, 5, 9, 5, 2, 4, 1, 1, 0, 0, 1, 2, 1},  /* in place, 5 output channels (a partial row tile) */
     {1, 32, 5, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1}, /* K = 288 > 256: the im2col route */
+    {2, 2, 5, 4, 4, 1, 1, 1, 1, 1, 2, 1, 1, 1},  /* 1x1, padded: grad-input crops g */
+    {1, 4, 12, 12, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1}, /* 'same' 3x3: grad-input as a flipped convolution */
+    {2, 4, 10, 10, 4, 3, 3, 1, 1, 1, 1, 1, 1, 2}, /* the same with groups */
 };
 
 static int64_t osz(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) { return (in + 2 * p - d * (k - 1) - 1) / s + 1; }
