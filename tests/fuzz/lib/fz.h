@@ -75,6 +75,20 @@ int ft_api_func_pop(int level);
 int ft_api_func_wrap(int level, int32_t h);
 int ft_api_func_sync_unwrap(int level, int32_t h, int copy_views);
 int ft_api_func_propagate(int level, int32_t w, int32_t x);
+/* func.compile (js/func/compile.js) */
+int ft_api_trace_begin(void);
+int ft_api_trace_input(int32_t h);
+int ft_api_trace_read(int32_t h);
+int ft_api_trace_output(int32_t h);
+int ft_api_trace_output_slot(int s);
+const char *ft_api_trace_failure(void);
+int ft_api_trace_end(int keep);
+int ft_api_trace_active(void);
+int32_t *ft_api_prog_inputs(int id);
+int32_t *ft_api_prog_outputs(int id);
+int ft_api_prog_info(int id, int which);
+int ft_api_prog_run(int id);
+void ft_api_prog_free(int id);
 
 /* ---- the input, read as a stream of bytes (zeros once exhausted) ----------- */
 
