@@ -29,7 +29,7 @@
 //     --merge      afterwards, add the working corpus's inputs that cover new
 //                  edges to the committed seeds (tests/fuzz/corpus/<target>/)
 //     --clean      rebuild build/fuzz from scratch (and forget its working corpora)
-//     target       fuzz_ops, fuzz_transforms, fuzz_nn_chain, fuzz_safetensors
+//     target       fuzz_ops, fuzz_transforms, fuzz_nn_chain, fuzz_safetensors, fuzz_compile
 //                  (default: all of tests/fuzz/fuzz_*.c)
 //
 // Prints one line per target and a summary "fuzz: N passed, N failed" (the

@@ -256,6 +256,20 @@ static ft_status grad_assign(ft_level *lv, ft_tensor *dst, ft_tensor *src) {
                     "an in-place operation on a view of a tensor that requires grad is not supported yet: its base's "
                     "gradient would be wrong. Clone the view first, or write the base out of place "
                     "(e.g. with sliceScatter).");
+  bool same = sp->ndim == dp->ndim && sp->dtype == dp->dtype;
+  for (int d = 0; same && d < dp->ndim; d++) same = sp->shape[d] == dp->shape[d];
+  if (src_tracked && !same && ft_is_float(dp->dtype)) {
+    /* x.copy_(y) casts and broadcasts y: x's history is y cast and expanded
+     * (whose backward casts and sums the gradient back to y, as PyTorch's
+     * CopyBackwards does), not y's own */
+    ft_tensor *c = src, *e = NULL;
+    ft_status st = sp->dtype != dp->dtype ? ft_cast(src, dp->dtype, &c) : FT_OK;
+    if (!st) st = ft_expand(c, dp->shape, dp->ndim, &e);
+    if (c != src) ft_release(c);
+    if (!st) st = grad_assign(lv, dst, e);
+    ft_release(e);
+    return st;
+  }
   if (src_tracked && !sp->node) {
     /* a leaf's value: dst's history needs a node leading to it (PyTorch's
      * CopyBackwards), or its gradient would be lost */
@@ -280,7 +294,7 @@ static ft_status grad_assign(ft_level *lv, ft_tensor *dst, ft_tensor *src) {
    * outside it) would change under them; functorch refuses such writes.
    * (A functionalize view wrapper is also held by its level's view table,
    * which expects it to be lifted: NOTE: [functionalization].) */
-  if (rewrap && src_tracked && dp->level == 0 && dp->refcount > 1) return captured_write();
+  if (rewrap && src_tracked && dp->level == 0 && dp->refcount - ft_trace_holds(dp) > 1) return captured_write();
   if (src_tracked && (rewrap || (!dp->node && !dp->requires_grad))) {
     unsigned how = 0;
     FT_TRY(ft_reach(sp, dp, &how));

@@ -330,7 +330,8 @@ ft_status ft_trace_begin(void) {
 
 ft_status ft_trace_input(ft_tensor *t, int32_t *index) {
   if (!ft_trace_on) return ft_error(FT_ERR_RUNTIME, "compile: no trace is recording");
-  if (!GROW(ft_tr.inputs, ft_tr.ninputs, ft_tr.cinputs, 1) || !GROW(ft_tr.in_meta, ft_tr.ninputs, ft_tr.cin_meta, 1) || !hold(t))
+  if (!GROW(ft_tr.inputs, ft_tr.ninputs, ft_tr.cinputs, 1) || !GROW(ft_tr.in_live, ft_tr.ninputs, ft_tr.cin_live, 1) ||
+      !GROW(ft_tr.in_meta, ft_tr.ninputs, ft_tr.cin_meta, 1) || !hold(t))
     return ft_error(FT_ERR_OOM, "out of memory while tracing");
   /* An input already seen (the same tensor passed twice) keeps its first slot;
    * this input is still bound on replay, and unused. */
@@ -342,14 +343,29 @@ ft_status ft_trace_input(ft_tensor *t, int32_t *index) {
   }
   ft_tr.inputs[ft_tr.ninputs] = s;
   ft_tr.in_meta[ft_tr.ninputs] = t;
+  ft_tr.in_live[ft_tr.ninputs] = ft_top_level(t) != 0;
   *index = ft_tr.ninputs++;
   return FT_OK;
+}
+
+int32_t ft_trace_holds(const ft_tensor *t) {
+  int32_t n = 0;
+  for (int32_t i = 0; ft_trace_on && i < ft_tr.nheld; i++) n += ft_tr.held[i] == t;
+  return n;
 }
 
 int32_t ft_trace_read(ft_tensor *t) {
   if (!ft_trace_on) return -1;
   int32_t s = map_get(at_boundary(t));
-  return s >= 0 && ft_tr.slots[s].dynamic ? s : -1;
+  if (s < 0 || !ft_tr.slots[s].dynamic) return -1;
+  /* the value as read now: a later in-place write must not change what the
+   * replay returns for it (dead, and dropped, unless returned) */
+  int32_t k = push_instr(FT_OP_CLONE, 1, 1, NULL, 0);
+  int32_t c = k < 0 ? -1 : new_slot(NULL, SLOT_VALUE, k, true);
+  if (c < 0) { ft_trace_fail("out of memory while tracing"); return s; }
+  ft_tr.args[ft_tr.ins[k].args] = s;
+  ft_tr.args[ft_tr.ins[k].args + 1] = c;
+  return c;
 }
 
 ft_status ft_trace_output_slot(int32_t slot, int32_t *index) {
@@ -370,7 +386,7 @@ ft_status ft_trace_output(ft_tensor *t, int32_t *index) {
   /* made during the trace outside any op (torch.zeros in f): each replay
    * returns a new one, as each eager call does */
   ft_storage *st = ft_base_value(t)->storage;
-  if (ft_tr.slots[s].kind == SLOT_CONST && is_fresh(st)) snapshot(st);
+  if (is_fresh(st)) snapshot(st);
   return ft_trace_output_slot(s, index);
 }
 

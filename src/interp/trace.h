@@ -24,6 +24,8 @@ ft_status ft_trace_input(ft_tensor *t, int32_t *index);
 /* The slot of t when its value depends on the inputs (an input, an op's
  * result, or a constant written in place), else -1 (a constant). */
 int32_t ft_trace_read(ft_tensor *t);
+/* How many references to t the open trace holds (0 when none is open). */
+int32_t ft_trace_holds(const ft_tensor *t);
 /* Appends an output: t's slot (a constant if t was never seen; a tensor
  * made during the trace outside ops is made anew by each replay). */
 ft_status ft_trace_output(ft_tensor *t, int32_t *index);

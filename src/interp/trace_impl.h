@@ -49,6 +49,8 @@ typedef struct ft_trace_state {
   int32_t *inputs; /* slot of each input */
   int32_t ninputs, cinputs;
   ft_tensor **in_meta; /* the input tensors as registered (held) */
+  uint8_t *in_live;    /* each input wrapped at a live level when registered (the call may lift it) */
+  int32_t cin_live;
   int32_t cin_meta;
   ft_tensor **consts; /* held */
   int32_t *const_slot;

@@ -118,7 +118,7 @@ ft_status ft_trace_build(bool fuse, ft_program **out) {
     p->in_slot[k] = ft_tr.inputs[k];
     p->in_dtype[k] = t->dtype;
     p->in_ndim[k] = t->ndim;
-    p->in_live[k] = ft_top_level((ft_tensor *)t) != 0;
+    p->in_live[k] = ft_tr.in_live[k];
     memcpy(p->in_shape + (size_t)k * FT_MAX_DIMS, t->shape, sizeof(int64_t) * (size_t)t->ndim);
   }
   for (int32_t k = 0; k < ft_tr.nsnaps; k++) {
