@@ -430,7 +430,15 @@ uint32_t ft_trace_level_sig(ft_tensor *const *ts, int n, uint32_t seed) {
       ft_level *lv = ft_level_get(t->level);
       if (lv && !lv->disabled) h = mix(h, (uint32_t)(lv - base) + 1u);
     }
-    h = mix(h, ft_is_contiguous(t) ? 1u : 2u);
+    /* A composite decomposes by its input's strides (reshape is a view or a
+     * copy, contiguous() a no-op or a clone): a non-contiguous input's
+     * strides are part of what the program was traced for. */
+    if (ft_is_contiguous(t)) {
+      h = mix(h, 1u);
+    } else {
+      h = mix(h, 2u);
+      for (int d = 0; d < t->ndim; d++) h = mix(mix(h, (uint32_t)t->strides[d]), (uint32_t)(t->strides[d] >> 32));
+    }
   }
   return h;
 }

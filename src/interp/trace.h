@@ -40,7 +40,8 @@ const char *ft_trace_failure(void);
  * released either way. */
 ft_status ft_trace_end(bool keep, bool fuse, ft_program **out);
 /* A hash of the level stack and of where each tensor is wrapped on it (and
- * whether its value is contiguous): part of compile's signature key. */
+ * whether its value is contiguous, and if not its strides): part of
+ * compile's signature key. */
 uint32_t ft_trace_level_sig(ft_tensor *const *ts, int n, uint32_t seed);
 
 /* ---- hooks (dispatch.c, grad.c, tensor.c) --------------------------------- */

@@ -221,6 +221,24 @@ test('same signature: no retrace; new shape, dtype, structure or number: retrace
   });
 });
 
+test('a non-contiguous input with other strides traces again: reshape is a view for one layout, a copy for the other', () => {
+  torch.scope(() => {
+    const f = (x) => { x.reshape([-1]).add_(1); return x.sum(); };
+    const c = func.compile(f);
+    const copies = () => torch.arange(12, { dtype: 'float32' }).reshape([3, 4]).T; // strides [1, 4]: reshape copies
+    const views = () => torch.arange(24, { dtype: 'float32' }).reshape([4, 6]).slice(1, 0, 6, 2); // [6, 2]: a view
+    for (const make of [copies, views, copies]) {
+      const xc = make(), xe = make();
+      same(c(xc), f(xe), 'result');
+      same(xc, xe, 'the input after the call: written through the view, or not');
+    }
+    const s = c.stats();
+    assert.equal(s.traces, 2, 'one trace per layout');
+    assert.equal(s.replays, 1);
+    c.dispose();
+  });
+});
+
 test('typed-array arguments are inputs; their values are not baked in', () => {
   torch.scope(() => {
     const c = func.compile((p, x) => torch.tensor(p.w, { shape: [2, 2] }).matmul(x).sum());
