@@ -415,7 +415,10 @@ FT_NOINLINE void ukr_f32_direct(idx kc, const float *restrict a, idx ars, idx ac
 }
 
 /* B's row k at b + boff[k] (8 unit columns): a convolution's image read in
- * place through its taps' offsets (ft_k_gemm_indirect). */
+ * place through its taps' offsets (ft_k_gemm_indirect). ukr_f32_body's
+ * loop with another B address: folding it into the body behind a
+ * `boff ? ... : ...` slowed the convolutions 10% (the test stayed in the
+ * loop), so it stays a loop of its own. */
 FT_NOINLINE void ukr_f32_indirect(idx kc, const float *restrict a, idx ars, idx acs, const float *restrict b,
                                   const idx *restrict boff, float *restrict c, idx rsc, int mr, int accumulate) {
   v4f acc[2 * F32_MR];

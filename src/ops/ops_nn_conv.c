@@ -19,8 +19,7 @@
  * flipped, transposed weight, and takes it too. Building the im2col matrix
  * (9x the image for a 3x3 kernel) and packing it had cost the small CNN's
  * step more than its multiply-adds. */
-#include "ops_nn.h"
-#include "threads.h"
+#include "ops_nn_conv_run.h"
 
 typedef struct {
   ft_conv_params p;
@@ -87,199 +86,8 @@ static ft_status check_weight(const ft_tensor *w, const char *name) {
   return FT_OK;
 }
 
-/* An image tensor seen as [N, C, H, W] with the element strides of each dim
- * (the batch stride is 0 for a 3-D image). */
-typedef struct {
-  int64_t N, C, H, W, sn, sc, sh, sw;
-} img;
-static void img_of(const ft_tensor *t, img *m) {
-  int o = t->ndim == 4 ? 1 : 0;
-  m->N = o ? t->shape[0] : 1;
-  m->sn = o ? t->strides[0] : 0;
-  m->C = t->shape[o];
-  m->H = t->shape[o + 1];
-  m->W = t->shape[o + 2];
-  m->sc = t->strides[o];
-  m->sh = t->strides[o + 1];
-  m->sw = t->strides[o + 2];
-}
-/* Rows of one channel's plane are one run: the plane is a GEMM row. */
-static bool plane_nested(const img *m) { return (m->sw == 1 || m->W == 1) && (m->sh == m->W || m->H == 1); }
-
 static int64_t out_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) {
   return (in + 2 * p - d * (k - 1) - 1) / s + 1;
-}
-
-static bool is_pointwise(const ft_conv_geom *g) {
-  return g->KH == 1 && g->KW == 1 && g->SH == 1 && g->SW == 1 && g->PH == 0 && g->PW == 0 && g->OH == g->H &&
-         g->OW == g->W;
-}
-
-static ft_status scratch(size_t nbytes, void **p) {
-  *p = ft_pool_alloc(nbytes ? nbytes : 1);
-  if (!*p) return ft_error(FT_ERR_OOM, "out of memory allocating %zu bytes of convolution scratch", nbytes);
-  return FT_OK;
-}
-
-/* ---- threads: images in parallel ------------------------------------------------ */
-
-/* A convolution whose per-image GEMM is too small for the GEMM's own split
- * (threads.h) runs its images in parallel instead, each thread with its own
- * im2col buffer and packing buffers. Images write disjoint outputs, so the
- * bits do not depend on the split. (CONV2D_GRAD_WEIGHT sums over images, so
- * it stays a serial loop of GEMMs that split themselves when large.) */
-#define FT_CONV_IMAGE_SPLIT_MAX (1 << 20) /* multiply-adds of one image's GEMMs */
-
-/* The indirect forward (float32, stride 1, K <= 256): the GEMM reads the
- * image in place through each tap's offset (ft_k_gemm_indirect), computing
- * every output row at the input's full width (Wp columns, the last
- * Wp - OW of each row unused), into a scratch [Og, Nw] that is then
- * compacted into the output. No im2col matrix, which for a 3x3 kernel is
- * 9x the image, and no packing of it: the small CNN's convolutions spent
- * more time building and packing that matrix than multiplying. A padded
- * or non-contiguous image is first copied into a zero-bordered scratch
- * [Cg, Hp, Wp]. The sums are the im2col GEMM's, in the same order. */
-typedef struct conv_indirect {
-  int64_t Hp, Wp, Nw; /* padded input, and the wide output's columns: (OH - 1) * Wp + OW */
-  bool copy;          /* the image goes through the padded scratch */
-  ptrdiff_t *boff;    /* [Kc]: tap (c, ki, kj) at c * Hp * Wp + ki * DH * Wp + kj * DW */
-} conv_indirect;
-
-/* Stride 1, float32, K <= 256 and the usual output size (the rules' larger
- * ones would read past the input). */
-static bool indirect_fits(ft_dtype dt, const ft_conv_geom *g, int64_t Kc) {
-  return dt == FT_F32 && g->SH == 1 && g->SW == 1 && Kc <= 256 && g->OH == g->H + 2 * g->PH - g->DH * (g->KH - 1) &&
-         g->OW == g->W + 2 * g->PW - g->DW * (g->KW - 1);
-}
-
-/* The offsets of the taps of an image of Cg channels; *boff from the pool
- * (ft_pool_free with Kc entries). */
-static ft_status indirect_setup(conv_indirect *d, const ft_conv_geom *g, const img *xi, int64_t Cg, int64_t Kc,
-                                ptrdiff_t **boff) {
-  FT_TRY(scratch(sizeof **boff * (size_t)Kc, (void **)boff));
-  d->Hp = g->H + 2 * g->PH;
-  d->Wp = g->W + 2 * g->PW;
-  d->Nw = (g->OH - 1) * d->Wp + g->OW;
-  d->copy = g->PH || g->PW || xi->sw != 1 || xi->sh != g->W || xi->sc != g->H * g->W;
-  d->boff = *boff;
-  for (int64_t c = 0, r = 0; c < Cg; c++)
-    for (int64_t ki = 0; ki < g->KH; ki++)
-      for (int64_t kj = 0; kj < g->KW; kj++, r++) (*boff)[r] = (ptrdiff_t)((c * d->Hp + ki * g->DH) * d->Wp + kj * g->DW);
-  return FT_OK;
-}
-
-/* One image's work: forward (col2im == false) or grad-input (true). */
-typedef struct conv_images {
-  bool grad_input, direct;
-  const conv_indirect *ind; /* forward only: the indirect route, or NULL */
-  ft_dtype dt;
-  size_t es;
-  const ft_conv_geom *g;
-  int64_t G, Og, Cg, C, O, P, Kc, HW;
-  const char *src, *wp; /* x (forward) or the gradient (grad-input); the weight */
-  img si;
-  char *op;
-  int has_bias;
-  int64_t step;
-  void *cols[FT_MAX_THREADS];
-} conv_images;
-
-/* Image n, group k, by the indirect route (j->ind). */
-static void conv_run_indirect(const conv_images *j, int64_t n, int64_t k, int thread) {
-  const conv_indirect *d = j->ind;
-  const ft_conv_geom *g = j->g;
-  float *wide = j->cols[thread], *pimg = wide + j->Og * d->Nw;
-  const float *src = (const float *)j->src + n * j->si.sn + k * j->Cg * j->si.sc;
-  if (d->copy) {
-    ft_k_pad_copy_f32(src, j->si.sc, j->si.sh, j->si.sw, j->Cg, g->H, g->W, g->PH, g->PW, d->Hp, d->Wp, pimg);
-    src = pimg;
-  }
-  ft_k_gemm_indirect(thread, FT_F32, j->Og, d->Nw, j->Kc, (const float *)j->wp + k * j->Og * j->Kc, j->Kc, 1, src,
-                     d->boff, wide, d->Nw, 0);
-  float *out = (float *)j->op + (n * j->O + k * j->Og) * j->P;
-  for (int64_t o = 0; o < j->Og; o++)
-    for (int64_t oh = 0; oh < g->OH; oh++) {
-      float *dst = out + o * j->P + oh * g->OW;
-      const float *w = wide + o * d->Nw + oh * d->Wp;
-      if (j->has_bias)
-        for (int64_t ow = 0; ow < g->OW; ow++) dst[ow] += w[ow];
-      else
-        for (int64_t ow = 0; ow < g->OW; ow++) dst[ow] = w[ow];
-    }
-}
-
-static void conv_run_images(const conv_images *j, int64_t n0, int64_t n1, int thread) {
-  const size_t es = j->es;
-  void *col = j->cols[thread];
-  int64_t xs[3] = {j->si.sc, j->si.sh, j->si.sw};
-  for (int64_t n = n0; n < n1; n++)
-    for (int64_t k = 0; k < j->G; k++) {
-      if (j->ind) {
-        conv_run_indirect(j, n, k, thread);
-      } else if (!j->grad_input) {
-        const char *xg = j->src + (ptrdiff_t)(n * j->si.sn + k * j->Cg * j->si.sc) * (ptrdiff_t)es;
-        const void *B = xg;
-        int64_t rsb = j->si.sc;
-        if (!j->direct) {
-          ft_k_im2col(j->dt, j->g, xg, xs, col);
-          B = col;
-          rsb = j->P;
-        }
-        ft_k_gemm_on(thread, j->dt, j->Og, j->P, j->Kc, j->wp + (size_t)(k * j->Og * j->Kc) * es, j->Kc, 1, B, rsb, 1,
-                     j->op + (size_t)((n * j->O + k * j->Og) * j->P) * es, j->P, j->has_bias);
-      } else {
-        const char *A = j->wp + (size_t)(k * j->Og * j->Kc) * es;
-        const char *B = j->src + (ptrdiff_t)(n * j->si.sn + k * j->Og * j->si.sc) * (ptrdiff_t)es;
-        char *dst = j->op + (size_t)((n * j->C + k * j->Cg) * j->HW) * es;
-        if (j->direct) {
-          ft_k_gemm_on(thread, j->dt, j->Kc, j->P, j->Og, A, 1, j->Kc, B, j->si.sc, 1, dst, j->HW, 0);
-        } else {
-          ft_k_gemm_on(thread, j->dt, j->Kc, j->P, j->Og, A, 1, j->Kc, B, j->si.sc, 1, col, j->P, 0);
-          ft_k_col2im(j->dt, j->g, col, dst);
-        }
-      }
-    }
-}
-
-static void conv_images_task(void *p, int task, int thread) {
-  const conv_images *j = p;
-  const int64_t lo = task * j->step, hi = lo + j->step < j->si.N ? lo + j->step : j->si.N;
-  if (lo < hi) conv_run_images(j, lo, hi, thread);
-}
-
-/* Runs every image, in parallel when that pays; im2col buffers come from
- * the pool (one per thread used) and go back before returning. */
-static ft_status conv_images_run(conv_images *j) {
-  const conv_indirect *d = j->ind;
-  const size_t col_bytes =
-      d ? (size_t)(j->Og * d->Nw + (d->copy ? j->Cg * d->Hp * d->Wp : 0)) * j->es : (size_t)(j->Kc * j->P) * j->es;
-  int nt = 1;
-  if (ft_threads_can_split() && j->si.N >= 2 && j->G * j->Og * j->P * j->Kc < FT_CONV_IMAGE_SPLIT_MAX) {
-    nt = ft_threads_count() < j->si.N ? ft_threads_count() : (int)j->si.N;
-    if (!ft_k_gemm_reserve(nt)) nt = 1;
-  }
-  ft_status st = FT_OK;
-  int have = 0;
-  for (; (!j->direct || d) && have < nt; have++) {
-    j->cols[have] = ft_pool_alloc(col_bytes ? col_bytes : 1);
-    if (!j->cols[have]) {
-      if (have == 0) {
-        st = ft_error(FT_ERR_OOM, "out of memory allocating %zu bytes of convolution scratch", col_bytes);
-        goto done;
-      }
-      break; /* fewer threads, then */
-    }
-  }
-  if (!j->direct || d) nt = have;
-  if (nt > 1) {
-    j->step = (j->si.N + nt - 1) / nt;
-    ft_parallel_for(nt, conv_images_task, j);
-  } else {
-    conv_run_images(j, 0, j->si.N, 0);
-  }
-done:
-  for (int t = 0; t < have; t++) ft_pool_free(j->cols[t], col_bytes ? col_bytes : 1);
-  return st;
 }
 
 /* ---- CONV2D ------------------------------------------------------------------ */
@@ -295,7 +103,7 @@ static ft_status eval_conv2d(ft_tensor *const *in, int nin, const ft_attrs *at, 
   FT_TRY(check_dtypes(x, w, b, "conv2d"));
   int64_t G = ca.p.groups, O = w->shape[0], Cg = w->shape[1];
   img xi;
-  img_of(x, &xi);
+  conv_img_of(x, &xi);
   if (O % G != 0)
     return ft_error(FT_ERR_VALUE,
                     "Given groups=%lld, expected weight to be divisible by %lld at dimension 0, but got weight of size "
@@ -351,12 +159,12 @@ static ft_status eval_conv2d(ft_tensor *const *in, int nin, const ft_attrs *at, 
   ptrdiff_t *boff = NULL;
   ft_status st;
   FT_CHECK(ft_plain_contiguous(w, &wc));
-  conv_images job = {.grad_input = false, .direct = is_pointwise(&g) && plane_nested(&xi), .dt = dt, .es = es, .g = &g,
+  conv_images job = {.grad_input = false, .direct = conv_is_pointwise(&g) && conv_plane_nested(&xi), .dt = dt, .es = es, .g = &g,
                      .G = G, .Og = Og, .Cg = Cg, .O = O, .P = P, .Kc = Kc, .src = ft_data_ptr(x),
                      .wp = ft_data_ptr(wc), .si = xi, .op = op, .has_bias = b != NULL};
   conv_indirect ind;
-  if (!job.direct && indirect_fits(dt, &g, Kc)) {
-    FT_CHECK(indirect_setup(&ind, &g, &xi, Cg, Kc, &boff));
+  if (!job.direct && conv_indirect_fits(dt, &g, Kc)) {
+    FT_CHECK(conv_indirect_setup(&ind, &g, &xi, Cg, Kc, &boff));
     job.ind = &ind;
   }
   FT_CHECK(conv_images_run(&job));
@@ -380,7 +188,7 @@ static ft_status eval_grad_input(ft_tensor *const *in, int nin, const ft_attrs *
   FT_TRY(check_dtypes(gt, w, NULL, "conv_transpose2d"));
   int64_t G = ca.p.groups, O = w->shape[0], Cg = w->shape[1];
   img gi_;
-  img_of(gt, &gi_);
+  conv_img_of(gt, &gi_);
   if (O % G != 0)
     return ft_error(FT_ERR_VALUE,
                     "Given groups=%lld, expected weight to be divisible by %lld at dimension 0, but got weight of size "
@@ -403,7 +211,7 @@ static ft_status eval_grad_input(ft_tensor *const *in, int nin, const ft_attrs *
   ft_dtype dt = gt->dtype;
   size_t es = ft_dtype_size(dt);
   char *op = ft_data_ptr(*out);
-  bool direct = is_pointwise(&g);
+  bool direct = conv_is_pointwise(&g);
   /* With stride 1 the adjoint is itself a stride-1 convolution: of g, with
    * each group's weight transposed to [Cg, Og] and its taps flipped,
    * padded by DH * (KH - 1) - PH (negative: cropped) instead of PH. */
@@ -415,7 +223,7 @@ static ft_status eval_grad_input(ft_tensor *const *in, int nin, const ft_attrs *
    * the padded width: worth it while that stays within a quarter more
    * multiply-adds than the GEMM it replaces (at 1.6x, the benchmark CNN's
    * second layer, the two routes ran level). */
-  bool flipped = !direct && g.SH == 1 && g.SW == 1 && indirect_fits(dt, &gf, Kf) &&
+  bool flipped = !direct && g.SH == 1 && g.SW == 1 && conv_indirect_fits(dt, &gf, Kf) &&
                  4 * Cg * ((gf.OH - 1) * (gf.W + 2 * gf.PW) + gf.OW) * Kf <= 5 * Kc * P * Og;
   ft_tensor *wc = NULL, *gc = NULL;
   float *wf = NULL;
@@ -425,16 +233,16 @@ static ft_status eval_grad_input(ft_tensor *const *in, int nin, const ft_attrs *
   if ((!direct && !flipped) || Og == 0) ft_k_fill(dt, op, (*out)->numel, 0.0);
   if (Og == 0 || P == 0) return FT_OK;
   FT_CHECK(ft_plain_contiguous(w, &wc));
-  if (!plane_nested(&gi_)) {
+  if (!conv_plane_nested(&gi_)) {
     FT_CHECK(ft_plain_contiguous(gt, &gc));
-    img_of(gc, &gi_);
+    conv_img_of(gc, &gi_);
   }
   conv_images job = {.grad_input = true, .direct = direct, .dt = dt, .es = es, .g = &g, .G = G, .Og = Og, .Cg = Cg,
                      .C = C, .P = P, .Kc = Kc, .HW = HW, .src = ft_data_ptr(gc ? gc : gt), .wp = ft_data_ptr(wc),
                      .si = gi_, .op = op};
   conv_indirect ind;
-  if (flipped) { /* wf[k, c, o, KH-1-ki, KW-1-kj] = w[k * Og + o, c, ki, kj] */
-    FT_CHECK(scratch(wf_bytes, (void **)&wf));
+  if (flipped) { /* a forward convolution of g instead: the image has Og channels, the output Cg */ /* wf[k, c, o, KH-1-ki, KW-1-kj] = w[k * Og + o, c, ki, kj] */
+    FT_CHECK(conv_scratch(wf_bytes, (void **)&wf));
     const float *w0 = ft_data_ptr(wc);
     for (int64_t k = 0; k < G; k++)
       for (int64_t c = 0; c < Cg; c++)
@@ -443,10 +251,12 @@ static ft_status eval_grad_input(ft_tensor *const *in, int nin, const ft_attrs *
             for (int64_t kj = 0; kj < g.KW; kj++)
               wf[(((k * Cg + c) * Og + o) * g.KH + (g.KH - 1 - ki)) * g.KW + (g.KW - 1 - kj)] =
                   w0[(((k * Og + o) * Cg + c) * g.KH + ki) * g.KW + kj];
-    FT_CHECK(indirect_setup(&ind, &gf, &gi_, Og, Kf, &boff));
-    job = (conv_images){.grad_input = false, .ind = &ind, .dt = dt, .es = es, .g = &gf, .G = G, .Og = Cg, .Cg = Og,
-                        .O = C, .P = HW, .Kc = Kf, .src = ft_data_ptr(gc ? gc : gt), .wp = (const char *)wf,
-                        .si = gi_, .op = op};
+    FT_CHECK(conv_indirect_setup(&ind, &gf, &gi_, Og, Kf, &boff));
+    job.grad_input = false;
+    job.ind = &ind;
+    job.g = &gf;
+    job.Og = Cg, job.Cg = Og, job.O = C, job.P = HW, job.Kc = Kf;
+    job.wp = (const char *)wf;
   }
   FT_CHECK(conv_images_run(&job));
 fail:
@@ -460,50 +270,6 @@ fail:
 
 /* ---- CONV2D_GRAD_WEIGHT ----------------------------------------------------- */
 
-/* CONV2D_GRAD_WEIGHT in float32 with stride 1 (indirect_fits), without an
- * im2col matrix: per image and group, gw^T[r, o] += sum_q x[off(r) + q] *
- * g'[q, o], with q running over the input-width output grid of the
- * indirect forward (Nw positions; g' is g laid out [q, o] with zeros in the
- * unused columns) and x read in place through the taps' offsets
- * (ft_k_gemm_indirect_a). *done is false, with nothing written, when the
- * shapes do not fit the GEMM's buffers. out is [G * Og, Kc], zeroed. */
-static ft_status grad_weight_indirect(const ft_conv_geom *g, int64_t G, int64_t Og, int64_t Cg, int64_t Kc,
-                                      const img *gi, const float *gp, const img *xi, const float *xp, float *out,
-                                      bool *done) {
-  *done = false;
-  conv_indirect d;
-  ptrdiff_t *boff = NULL;
-  float *gq = NULL, *acc = NULL, *pimg = NULL;
-  FT_TRY(indirect_setup(&d, g, xi, Cg, Kc, &boff));
-  const size_t gq_bytes = sizeof(float) * (size_t)(d.Nw * Og), acc_bytes = sizeof(float) * (size_t)(G * Kc * Og),
-               img_bytes = sizeof(float) * (size_t)(d.copy ? Cg * d.Hp * d.Wp : 1);
-  ft_status st;
-  FT_CHECK(scratch(gq_bytes, (void **)&gq));
-  FT_CHECK(scratch(acc_bytes, (void **)&acc));
-  FT_CHECK(scratch(img_bytes, (void **)&pimg));
-  memset(acc, 0, acc_bytes);
-  for (int64_t n = 0; n < xi->N; n++)
-    for (int64_t k = 0; k < G; k++) {
-      const float *gk = gp + n * gi->sn + k * Og * gi->sc, *src = xp + n * xi->sn + k * Cg * xi->sc;
-      ft_k_conv_grid_t_f32(gk, gi->sc, gi->sh, gi->sw, Og, g->OH, g->OW, d.Wp, d.Nw, gq);
-      if (d.copy) {
-        ft_k_pad_copy_f32(src, xi->sc, xi->sh, xi->sw, Cg, g->H, g->W, g->PH, g->PW, d.Hp, d.Wp, pimg);
-        src = pimg;
-      }
-      if (!ft_k_gemm_indirect_a(0, FT_F32, Kc, Og, d.Nw, src, boff, gq, Og, 1, acc + k * Kc * Og, Og, 1)) goto fail;
-    }
-  for (int64_t k = 0; k < G; k++) /* out[k * Og + o, r] = acc[k, r, o] */
-    for (int64_t r = 0; r < Kc; r++)
-      for (int64_t o = 0; o < Og; o++) out[(k * Og + o) * Kc + r] = acc[(k * Kc + r) * Og + o];
-  *done = true;
-fail:
-  if (boff) ft_pool_free(boff, sizeof *boff * (size_t)Kc);
-  if (gq) ft_pool_free(gq, gq_bytes);
-  if (acc) ft_pool_free(acc, acc_bytes);
-  if (pimg) ft_pool_free(pimg, img_bytes);
-  return st;
-}
-
 static ft_status eval_grad_weight(ft_tensor *const *in, int nin, const ft_attrs *at, ft_tensor **out) {
   (void)nin;
   char b1[FT_SHAPE_BUF], b2[FT_SHAPE_BUF];
@@ -515,8 +281,8 @@ static ft_status eval_grad_weight(ft_tensor *const *in, int nin, const ft_attrs 
   FT_TRY(check_dtypes(gt, x, NULL, "conv2d_grad_weight"));
   int64_t G = ca.p.groups;
   img gi_, xi;
-  img_of(gt, &gi_);
-  img_of(x, &xi);
+  conv_img_of(gt, &gi_);
+  conv_img_of(x, &xi);
   if (gt->ndim != x->ndim || gi_.N != xi.N || gi_.C % G != 0 || xi.C % G != 0 || ca.e0 < 0 || ca.e1 < 0)
     return ft_error(FT_ERR_VALUE, "conv2d_grad_weight: gradient %s and input %s do not match (groups=%lld)",
                     NN_SHAPE(gt, b1), NN_SHAPE(x, b2), (long long)G);
@@ -533,7 +299,7 @@ static ft_status eval_grad_weight(ft_tensor *const *in, int nin, const ft_attrs 
   char *op = ft_data_ptr(*out);
   ft_k_fill(dt, op, (*out)->numel, 0.0);
   if (P == 0 || xi.N == 0) return FT_OK;
-  bool direct = is_pointwise(&g) && plane_nested(&xi);
+  bool direct = conv_is_pointwise(&g) && conv_plane_nested(&xi);
   /* The GEMM's register tile is 4 x 8: with few output channels (Og < Kc
    * and Og not a multiple of 8) the transposed product gw^T = col @ g^T
    * wastes less of it; it accumulates in a [Kc, Og] scratch per group. */
@@ -543,19 +309,19 @@ static ft_status eval_grad_weight(ft_tensor *const *in, int nin, const ft_attrs 
   void *col = NULL, *acc = NULL;
   size_t col_bytes = (size_t)(Kc * P) * es, acc_bytes = (size_t)(G * Kc * Og) * es;
   ft_status st;
-  if (!plane_nested(&gi_)) {
+  if (!conv_plane_nested(&gi_)) {
     FT_CHECK(ft_plain_contiguous(gt, &gc));
-    img_of(gc, &gi_);
+    conv_img_of(gc, &gi_);
   }
-  if (!direct && indirect_fits(dt, &g, Kc)) {
+  if (!direct && conv_indirect_fits(dt, &g, Kc)) {
     bool done;
-    FT_CHECK(grad_weight_indirect(&g, G, Og, Cg, Kc, &gi_, ft_data_ptr(gc ? gc : gt), &xi, ft_data_ptr(x),
+    FT_CHECK(conv_grad_weight_indirect(&g, G, Og, Cg, Kc, &gi_, ft_data_ptr(gc ? gc : gt), &xi, ft_data_ptr(x),
                                   (float *)op, &done));
     if (done) goto fail; /* the common exit */
   }
-  if (!direct) FT_CHECK(scratch(col_bytes, &col));
+  if (!direct) FT_CHECK(conv_scratch(col_bytes, &col));
   if (transposed) {
-    FT_CHECK(scratch(acc_bytes, &acc));
+    FT_CHECK(conv_scratch(acc_bytes, &acc));
     ft_k_fill(dt, acc, G * Kc * Og, 0.0);
   }
   const char *gp = ft_data_ptr(gc ? gc : gt), *xp = ft_data_ptr(x);
